@@ -1,0 +1,195 @@
+"""Configuration, read once from the environment at start-up and validated there.
+
+Nothing is read at import time: ``Settings.from_env()`` is called by ``app.main()`` (and by tests
+with their own mapping), so two apps with different settings can run side by side.
+A half-set configuration stops start-up with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+
+class SettingsError(ValueError):
+    """Configuration that must not start: the message names the setting and what to do."""
+
+
+APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+STORAGE_KINDS = ("memory", "blob", "cosmos")
+ENVIRONMENTS = ("local", "production")
+LOOPBACK_HOSTS = ("localhost",)
+
+
+def is_loopback_host(host: str) -> bool:
+    host = (host or "").strip("[]").lower()
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _csv(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 3978
+    environment: str = "local"
+
+    # Bot identity (standard Bot Framework settings). No app id = anonymous local mode.
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    app_type: str = ""
+    app_tenant_id: str = ""
+
+    # Request limits
+    max_body_bytes: int = 256 * 1024
+    max_message_chars: int = 4000
+
+    # State
+    storage: str = "memory"
+    state_ttl_seconds: int = 4 * 60 * 60
+    blob_connection_string: str = field(default="", repr=False)
+    blob_container: str = "bot-state"
+    cosmos_endpoint: str = ""
+    cosmos_key: str = field(default="", repr=False)
+    cosmos_database: str = "safeguarding-bot"
+    cosmos_container: str = "bot-state"
+
+    # Who may talk to the bot
+    allowed_tenants: frozenset[str] = frozenset()
+    allowed_channels: frozenset[str] = frozenset()
+    allowed_service_url_hosts: frozenset[str] = frozenset()
+
+    # Organisation's own contacts (see deployment/local-contacts.example.yaml)
+    local_contacts_path: Path | None = None
+
+    log_level: str = "INFO"
+    log_salt: str = field(default="", repr=False)
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.app_id
+
+    @property
+    def effective_app_type(self) -> str:
+        return self.app_type or "SingleTenant"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        get = lambda name, default="": (env.get(name) or default).strip()  # noqa: E731
+
+        environment = get("BOT_ENVIRONMENT", "local").lower()
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"BOT_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+
+        storage = get("BOT_STORAGE", "memory").lower()
+        if storage not in STORAGE_KINDS:
+            raise SettingsError(f"BOT_STORAGE must be one of {', '.join(STORAGE_KINDS)}, got {storage!r}")
+
+        local_contacts = get("LOCAL_CONTACTS_PATH")
+        settings = cls(
+            host=get("BOT_HOST", "127.0.0.1"),
+            port=_int(env, "BOT_PORT", 3978),
+            environment=environment,
+            app_id=get("MicrosoftAppId"),
+            app_password=get("MicrosoftAppPassword"),
+            app_type=get("MicrosoftAppType"),
+            app_tenant_id=get("MicrosoftAppTenantId"),
+            max_body_bytes=_int(env, "BOT_MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+            max_message_chars=_int(env, "BOT_MAX_MESSAGE_CHARS", 4000, minimum=100),
+            storage=storage,
+            state_ttl_seconds=_int(env, "BOT_STATE_TTL_SECONDS", 4 * 60 * 60),
+            blob_connection_string=get("BOT_BLOB_CONNECTION_STRING"),
+            blob_container=get("BOT_BLOB_CONTAINER", "bot-state"),
+            cosmos_endpoint=get("BOT_COSMOS_ENDPOINT"),
+            cosmos_key=get("BOT_COSMOS_KEY"),
+            cosmos_database=get("BOT_COSMOS_DATABASE", "safeguarding-bot"),
+            cosmos_container=get("BOT_COSMOS_CONTAINER", "bot-state"),
+            allowed_tenants=_csv(env.get("BOT_ALLOWED_TENANTS")),
+            allowed_channels=_csv(env.get("BOT_ALLOWED_CHANNELS")),
+            allowed_service_url_hosts=_csv(env.get("BOT_ALLOWED_SERVICE_URL_HOSTS")),
+            local_contacts_path=Path(local_contacts) if local_contacts else None,
+            log_level=get("BOT_LOG_LEVEL", "INFO").upper(),
+            log_salt=get("BOT_LOG_SALT"),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse configurations that are half set or unsafe; say exactly what to fix."""
+        if self.app_type and self.app_type not in APP_TYPES:
+            raise SettingsError(
+                f"MicrosoftAppType {self.app_type!r} is not supported: use one of {', '.join(APP_TYPES)}"
+            )
+        if self.anonymous:
+            if self.app_password or self.app_type or self.app_tenant_id:
+                raise SettingsError(
+                    "MicrosoftAppPassword/MicrosoftAppType/MicrosoftAppTenantId are set but MicrosoftAppId "
+                    "is empty: set MicrosoftAppId too, or unset them all for anonymous local mode"
+                )
+            if self.environment == "production":
+                raise SettingsError(
+                    "BOT_ENVIRONMENT=production needs credentials: set MicrosoftAppId and its "
+                    "MicrosoftAppType (SingleTenant or UserAssignedMSI)"
+                )
+            if not is_loopback_host(self.host):
+                raise SettingsError(
+                    f"anonymous local mode (no MicrosoftAppId) only binds to loopback; BOT_HOST is {self.host!r}"
+                )
+        else:
+            app_type = self.effective_app_type
+            if app_type in ("SingleTenant", "MultiTenant") and not self.app_password:
+                raise SettingsError(f"MicrosoftAppId is set but MicrosoftAppPassword is empty ({app_type})")
+            if app_type in ("SingleTenant", "UserAssignedMSI") and not self.app_tenant_id:
+                raise SettingsError(f"MicrosoftAppType {app_type} needs MicrosoftAppTenantId")
+            if app_type == "UserAssignedMSI" and self.app_password:
+                raise SettingsError("UserAssignedMSI uses a managed identity: leave MicrosoftAppPassword empty")
+        if self.storage == "blob" and not self.blob_connection_string:
+            raise SettingsError("BOT_STORAGE=blob needs BOT_BLOB_CONNECTION_STRING")
+        if self.storage == "cosmos" and not (self.cosmos_endpoint and self.cosmos_key):
+            raise SettingsError("BOT_STORAGE=cosmos needs BOT_COSMOS_ENDPOINT and BOT_COSMOS_KEY")
+        if self.environment == "production" and not self.allowed_tenants:
+            raise SettingsError("BOT_ENVIRONMENT=production needs BOT_ALLOWED_TENANTS (your Entra tenant ids)")
+
+    def channels_allowed(self) -> frozenset[str]:
+        if self.allowed_channels:
+            return self.allowed_channels
+        return frozenset({"msteams"}) if self.environment == "production" else frozenset()
+
+    def service_url_allowed(self, service_url: str | None) -> bool:
+        """Where replies may be sent. Anonymous mode: loopback only (no SSRF through serviceUrl)."""
+        parsed = urlparse(service_url or "")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            return False
+        if self.anonymous:
+            return is_loopback_host(parsed.hostname)
+        if parsed.scheme != "https":
+            return False
+        if not self.allowed_service_url_hosts:
+            return True
+        host = parsed.hostname.lower()
+        return any(host == allowed or host.endswith("." + allowed) for allowed in self.allowed_service_url_hosts)

@@ -1,0 +1,65 @@
+"""The bot's fixed wording (content/messages.yaml), validated and looked up by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from knowledge.models import Review, Source, Strict
+
+CONTENT_DIR = Path(__file__).parent / "content"
+
+REQUIRED_KEYS = frozenset(
+    {
+        "emergency",
+        "turn_error",
+        "attachment",
+        "too_long",
+        "privacy_reminder",
+        "wrong_term",
+        "greeting",
+        "thanks",
+        "help",
+        "welcome",
+        "disclosure_maybe",
+        "disclosure_in_channel",
+        "feedback_thanks",
+        "tenant_refused",
+        "unsupported",
+    }
+)
+
+
+class Message(Strict):
+    text: str
+    sources: tuple[Source, ...] = ()
+
+
+class Messages(Strict):
+    version: int
+    review: Review
+    messages: dict[str, Message]
+
+    def text(self, key: str) -> str:
+        return self.messages[key].text
+
+
+class ContentError(ValueError):
+    """Content that must not ship: the message names the file and the field."""
+
+
+def load_messages(content_dir: Path | None = None) -> Messages:
+    path = (content_dir or CONTENT_DIR) / "messages.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        messages = Messages.model_validate(data)
+    except (OSError, yaml.YAMLError) as error:
+        raise ContentError(f"{path}: cannot read: {error}") from error
+    except ValidationError as error:
+        raise ContentError(f"{path}: {error}") from error
+    missing = REQUIRED_KEYS - messages.messages.keys()
+    if missing:
+        raise ContentError(f"{path}: missing messages: {', '.join(sorted(missing))}")
+    return messages
