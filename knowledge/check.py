@@ -1,0 +1,186 @@
+"""``python -m knowledge.check`` (``make check-content``): is the FAQ content safe to ship?
+
+The schema is pydantic's job (``knowledge.faq``); this adds the checks that span records:
+citations resolve, every briefing section is reachable, no contact detail hides in answer text
+(they belong in the referral directory, with a source and a verified date), no alternate is
+really another entry's question, and reviews are not overdue (reported, not fatal: an overdue
+review should prompt a reviewer, not take the bot down).
+
+Exit status 1 with one readable line per problem; 0 otherwise (warnings still printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.faq import SERVICE_IDS, ContentError, Faq, load_faq
+from knowledge.matcher import FaqMatcher
+
+#: Citations of the shared reference: ``contacts.yaml#<service id>`` or ``guidance.md#<slug>``.
+_REFERENCE = re.compile(r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+)$")
+
+#: Contact details that must not appear in answer text (999 and 101 are allowed: they are the
+#: emergency and non-emergency police numbers everyone must be able to read at a glance).
+_CONTACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("phone number", re.compile(r"(?:\+44\s?|\b0)\d(?:[\s-]?\d){6,}\b")),
+    ("phone number", re.compile(r"\b(?:111|112|116\s?\d{3})\b")),
+    ("email address", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("web address", re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)),
+    (
+        "web address",
+        re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:uk|com|org|net|gov|info|io)\b", re.I),
+    ),
+    ("phone link", re.compile(r"\btel:", re.IGNORECASE)),
+)
+
+#: Safety rule 3: this wording appears only where an entry explains why not to use it.
+_WRONG_TERM = re.compile(r"\bchild\s+porn(?:ography)?\b|\bkiddie\s+porn\b", re.IGNORECASE)
+_WRONG_TERM_TOPIC = "terminology"
+
+
+@dataclass
+class Report:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def contact_details_in(text: str) -> list[str]:
+    """Describe each phone number, email or web address found in answer text."""
+    found = []
+    for kind, pattern in _CONTACT_PATTERNS:
+        for match in pattern.finditer(text):
+            found.append(f"{kind} {match.group(0)!r}")
+    return found
+
+
+def check_citations(faq: Faq, report: Report) -> None:
+    section_ids = {s.id for s in faq.sections}
+    cited: set[str] = set()
+    for entry in faq.entries:
+        for source in entry.sources:
+            if source.briefing:
+                if source.briefing not in section_ids:
+                    report.errors.append(
+                        f"faq.yaml entry {entry.id}: sources cite unknown briefing section "
+                        f"{source.briefing!r}"
+                    )
+                cited.add(source.briefing)
+            elif source.reference:
+                found = _REFERENCE.match(source.reference)
+                if not found:
+                    report.errors.append(
+                        f"faq.yaml entry {entry.id}: reference {source.reference!r} is not "
+                        "'contacts.yaml#<service id>' or 'guidance.md#<heading slug>'"
+                    )
+                elif found.group("service") and found.group("service") not in SERVICE_IDS:
+                    report.errors.append(
+                        f"faq.yaml entry {entry.id}: reference {source.reference!r} names an "
+                        "unknown service"
+                    )
+    for section in faq.sections:
+        if section.id not in cited:
+            report.errors.append(
+                f"briefing section {section.id!r} ({section.title}) is cited by no FAQ entry"
+            )
+
+
+def check_answer_text(faq: Faq, report: Report) -> None:
+    for entry in faq.entries:
+        for field_name, text in (("answer", entry.answer), ("detail", entry.detail or "")):
+            for found in contact_details_in(text):
+                report.errors.append(
+                    f"faq.yaml entry {entry.id}.{field_name}: contains a {found}; name the "
+                    "service in `services:` and let the referral directory supply contact details"
+                )
+            if entry.topic != _WRONG_TERM_TOPIC and _WRONG_TERM.search(text):
+                report.errors.append(
+                    f"faq.yaml entry {entry.id}.{field_name}: says 'child pornography'; use "
+                    "'child sexual abuse material' or 'indecent images of children'"
+                )
+
+
+def check_alternates(faq: Faq, matcher: FaqMatcher, report: Report) -> None:
+    """Each phrasing must reach its own entry; held out, it should not be answered as another.
+
+    Error: a phrasing that scores at least as well on another entry as on its own, even while it
+    is in the FAQ (a duplicate, or a phrasing that says the same words as another entry's).
+    Warning: a phrasing that, held out as unseen text, is *confidently answered* as another
+    entry: the content of the two entries overlaps, and real messages like it will be misrouted.
+    """
+    for entry in faq.entries:
+        for phrasing in entry.phrasings:
+            ranked = matcher.scores(phrasing)
+            if not ranked:
+                report.errors.append(f"faq.yaml entry {entry.id}: phrasing {phrasing!r} has no words")
+                continue
+            own = next(c.score for c in ranked if c.entry_id == entry.id)
+            rival = next(c for c in ranked if c.entry_id != entry.id)
+            if rival.score >= own:
+                report.errors.append(
+                    f"faq.yaml entry {entry.id}: phrasing {phrasing!r} matches entry "
+                    f"{rival.entry_id} ({rival.score:.0f}) at least as well as its own ({own:.0f})"
+                )
+                continue
+            if phrasing == entry.question:
+                continue
+            held_out = matcher.decide(matcher.scores(phrasing, holding_out=(entry.id, phrasing)))
+            if held_out.outcome == "answer" and held_out.best and held_out.best.entry_id != entry.id:
+                report.warnings.append(
+                    f"faq.yaml entry {entry.id}: alternate {phrasing!r}, as unseen text, would be "
+                    f"answered as entry {held_out.best.entry_id} ({held_out.best.score:.0f})"
+                )
+
+
+def check_reviews(faq: Faq, today: dt.date, report: Report) -> None:
+    for entry in faq.entries:
+        if entry.review.overdue(today):
+            report.warnings.append(
+                f"faq.yaml entry {entry.id}: review overdue since {entry.review.review_by} "
+                f"(owner: {entry.review.owner})"
+            )
+
+
+def check_content(content_dir: Path | None = None, today: dt.date | None = None) -> Report:
+    report = Report()
+    try:
+        faq = load_faq(content_dir)
+    except ContentError as exc:
+        report.errors.append(str(exc))
+        return report
+    check_citations(faq, report)
+    check_answer_text(faq, report)
+    check_alternates(faq, FaqMatcher(faq), report)
+    check_reviews(faq, today or dt.date.today(), report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate the FAQ content.")
+    parser.add_argument("--content-dir", type=Path, default=None)
+    parser.add_argument(
+        "--today", type=dt.date.fromisoformat, default=None, help="date for overdue reviews (YYYY-MM-DD)"
+    )
+    args = parser.parse_args(argv)
+    report = check_content(args.content_dir, args.today)
+    for warning in report.warnings:
+        print(f"WARNING: {warning}")
+    for error in report.errors:
+        print(f"ERROR: {error}")
+    if report.ok:
+        print(f"content OK ({len(report.warnings)} warning(s))")
+        return 0
+    print(f"content check FAILED: {len(report.errors)} error(s)")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
