@@ -1,0 +1,72 @@
+"""Composition root: ``create_app(settings, knowledge)`` builds the aiohttp application; ``main()``
+reads the environment, validates it and serves. Nothing is built at import time, so tests can run
+two apps side by side."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Callable
+
+from aiohttp import web
+from botbuilder.core import ConversationState
+
+from bot.adapter import build_adapter, silence_sdk_loggers
+from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
+from bot.logs import bot_logger, configure_logging
+from bot.safeguarding_bot import SafeguardingBot
+from bot.settings import Settings, SettingsError
+from bot.storage import ExpiringStorage, build_storage
+from knowledge.loader import Knowledge, load_knowledge
+
+
+def create_app(
+    settings: Settings,
+    knowledge: Knowledge,
+    *,
+    storage: ExpiringStorage | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> web.Application:
+    storage = storage or build_storage(settings)
+    conversation_state = ConversationState(storage)
+    bot = SafeguardingBot(settings, knowledge, conversation_state, clock=clock)
+    adapter = build_adapter(settings, lambda: knowledge.messages.text("turn_error"))
+
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[KNOWLEDGE] = knowledge
+    app[STORAGE] = storage
+    app[BOT] = bot
+    app[ADAPTER] = adapter
+    add_routes(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    silence_sdk_loggers()
+    try:
+        knowledge = load_knowledge(local_contacts_path=settings.local_contacts_path)
+    except Exception as error:  # noqa: BLE001 - start-up must say what is wrong and stop
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    app = create_app(settings, knowledge)
+    mode = "anonymous local mode" if settings.anonymous else f"{settings.effective_app_type} credentials"
+    endpoint = f"http://{settings.host}:{settings.port}/api/messages"
+    print(
+        f"Safeguarding bot listening on {endpoint} ({mode}, {settings.storage} state).\n"
+        f"Talk to it: `make chat` in another terminal, or `make playground` for a Teams-like page.",
+        flush=True,
+    )
+    bot_logger().info("started", extra={"outcome": "started", "storage": settings.storage, "mode": mode})
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

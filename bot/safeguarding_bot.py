@@ -1,0 +1,337 @@
+"""The Teams activity handler: routes each turn to emergency advice, the disclosure guide,
+referral routes or the FAQ. It only turns domain results into replies; the thinking is in
+knowledge/ (triage, matching, directory) and the flow mechanics in dialogs/.
+
+Order matters and is the safety contract of the bot:
+1. an attachment is never opened: explain why, say what to do instead;
+2. if the message signals a child in immediate danger, the FIRST reply says call 999;
+3. the wrong term gets a kind correction, identifying details a privacy reminder (never echoed);
+4. then the disclosure guide (if running or asked for), referral routes, or the FAQ.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Callable
+
+from botbuilder.core import ConversationState, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.dialogs import DialogSet
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot.cards import faq as faq_cards
+from bot.cards import referrals as referral_cards
+from bot.cards.common import Reply
+from bot.cards.general import disclosure_maybe_reply, help_reply, welcome_reply
+from bot.logs import bot_logger, hash_id
+from bot.replies import send_replies
+from bot.settings import Settings
+from dialogs.disclosure_dialog import DisclosureDialog
+from knowledge.loader import Knowledge
+from knowledge.triage import Triage, triage
+
+PERSONAL = "personal"
+# Teams sends formatted messages with a text/html copy of the text as an "attachment": that is
+# the message itself, not a file. Everything else (images, files, file download info) is a file.
+MESSAGE_BODY_TYPES = frozenset({"text/html", "text/plain"})
+
+
+def user_files(activity: Activity) -> list:
+    return [a for a in (activity.attachments or []) if (a.content_type or "").lower() not in MESSAGE_BODY_TYPES]
+
+
+class FeedbackCounter:
+    """Helpful / not-helpful clicks per FAQ entry id. Counts ids only, never text."""
+
+    def __init__(self) -> None:
+        self.helpful: Counter[str] = Counter()
+        self.not_helpful: Counter[str] = Counter()
+
+    def record(self, entry_id: str, helpful: bool) -> None:
+        (self.helpful if helpful else self.not_helpful)[entry_id] += 1
+
+
+class SafeguardingBot(TeamsActivityHandler):
+    def __init__(
+        self,
+        settings: Settings,
+        knowledge: Knowledge,
+        conversation_state: ConversationState,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.knowledge = knowledge
+        self.conversation_state = conversation_state
+        self.clock = clock or knowledge.directory.clock
+        self.feedback = FeedbackCounter()
+        self.log = bot_logger()
+        self._dialog_state = conversation_state.create_property("DialogState")
+        self._welcomed = conversation_state.create_property("Welcomed")
+        self.dialogs = DialogSet(self._dialog_state)
+        self.disclosure = DisclosureDialog(
+            flow=knowledge.flow,
+            triage_rules=knowledge.triage_rules,
+            messages=knowledge.messages,
+            answer_question=self.answer_question,
+            act_routes=self.act_routes,
+            support_routes=self.support_routes,
+            clock=self.clock,
+        )
+        self.dialogs.add(self.disclosure)
+
+    # ---------------------------------------------------------------- turn plumbing
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await super().on_turn(turn_context)
+        await self.conversation_state.save_changes(turn_context)
+
+    def _outcome(self, context: TurnContext, outcome: str) -> None:
+        context.turn_state["outcome"] = outcome
+
+    async def refuse_tenant(self, context: TurnContext) -> None:
+        """An activity from a tenant not on the allow-list: a polite refusal, nothing stored."""
+        self._outcome(context, "tenant_refused")
+        self.log.warning("tenant_refused", extra={"conversation": self._conv(context)})
+        if context.activity.type == ActivityTypes.message:
+            await context.send_activity(self.knowledge.messages.text("tenant_refused"))
+
+    def _conv(self, context: TurnContext) -> str:
+        conversation = context.activity.conversation
+        return hash_id(conversation.id if conversation else None, self.settings.log_salt)
+
+    def _is_personal(self, context: TurnContext) -> bool:
+        conversation = context.activity.conversation
+        kind = getattr(conversation, "conversation_type", None) if conversation else None
+        return kind in (None, PERSONAL)
+
+    def _text(self, reply_key: str) -> Reply:
+        return Reply.plain(self.knowledge.messages.text(reply_key))
+
+    # ---------------------------------------------------------------- welcome
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._welcome_once(turn_context)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # Not the SDK's Teams dispatch: that calls the Teams API for every added member.
+        recipient = turn_context.activity.recipient
+        added = turn_context.activity.members_added or []
+        if recipient is not None and any(member.id == recipient.id for member in added):
+            await self._welcome_once(turn_context)
+
+    async def _welcome_once(self, context: TurnContext) -> None:
+        if await self._welcomed.get(context, False):
+            return
+        await self._welcomed.set(context, True)
+        self._outcome(context, "welcome")
+        await send_replies(context, [welcome_reply(self.knowledge.messages.text("welcome"))])
+
+    # ---------------------------------------------------------------- messages
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.channel_id == "msteams":
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+
+        if user_files(activity):
+            self._outcome(turn_context, "attachment_refused")
+            replies = [self._text("attachment")]
+            text = self._message_text(turn_context)
+            if text and triage(text, self.knowledge.triage_rules).emergency:
+                replies.insert(0, self._text("emergency"))
+            await send_replies(turn_context, replies)
+            return
+
+        if isinstance(activity.value, dict) and activity.value.get("action"):
+            await self._on_card_action(turn_context, activity.value)
+            return
+
+        text = self._message_text(turn_context)
+        if not text:
+            self._outcome(turn_context, "empty")
+            await send_replies(turn_context, [self._text("unsupported")])
+            return
+        if len(text) > self.settings.max_message_chars:
+            self._outcome(turn_context, "too_long")
+            await send_replies(turn_context, [self._text("too_long")])
+            return
+        await self._on_text(turn_context, text)
+
+    def _message_text(self, context: TurnContext) -> str:
+        text = context.activity.text or ""
+        if context.activity.entities:
+            text = TurnContext.remove_recipient_mention(context.activity) or text
+        return text.strip()
+
+    async def _dialog_context(self, context: TurnContext):
+        return await self.dialogs.create_context(context)
+
+    async def _on_text(self, context: TurnContext, text: str) -> None:
+        dialog_context = await self._dialog_context(context)
+        if dialog_context.active_dialog is not None:
+            self._outcome(context, "disclosure_continue")
+            await dialog_context.continue_dialog()
+            return
+
+        found = triage(text, self.knowledge.triage_rules)
+        replies = self._safety_preamble(found)
+        if found.emergency:
+            self._outcome(context, "emergency")
+
+        intent = found.intent
+        if intent == "disclosure":
+            await send_replies(context, replies)
+            await self._start_disclosure(context, dialog_context)
+            return
+        if intent == "disclosure_maybe":
+            match = self.knowledge.matcher.match(text)
+            best = match.best.entry_id if match.outcome == "answer" and match.best else None
+            replies.append(disclosure_maybe_reply(self.knowledge.messages.text("disclosure_maybe"), best))
+            self._outcome(context, context.turn_state.get("outcome") or "disclosure_ask")
+            await send_replies(context, replies)
+            return
+        small_talk = {
+            "greeting": lambda: self._text("greeting"),
+            "thanks": lambda: self._text("thanks"),
+            "help": lambda: help_reply(self.knowledge.messages.text("help")),
+            "topics": lambda: faq_cards.topics_reply(self.knowledge.faq),
+            "cancel": lambda: help_reply(self.knowledge.messages.text("help")),
+            "restart": lambda: help_reply(self.knowledge.messages.text("help")),
+            "back": lambda: help_reply(self.knowledge.messages.text("help")),
+            "referrals": lambda: referral_cards.routes_reply(
+                self.knowledge.directory.all_routes(self.clock()), title="Who to contact"
+            ),
+        }
+        if intent in small_talk:
+            replies.append(small_talk[intent]())
+            self._outcome(context, context.turn_state.get("outcome") or intent)
+            await send_replies(context, replies)
+            return
+
+        replies.extend(self.answer_question(text, emergency=found.emergency, context=context) or [])
+        await send_replies(context, replies)
+
+    def _safety_preamble(self, found: Triage) -> list[Reply]:
+        replies: list[Reply] = []
+        if found.emergency:
+            replies.append(self._text("emergency"))
+        if found.wrong_terms:
+            replies.append(self._text("wrong_term"))
+        if found.identifying_details:
+            replies.append(self._text("privacy_reminder"))
+        return replies
+
+    def answer_question(self, text: str, emergency: bool = False, context: TurnContext | None = None) -> list[Reply]:
+        """Referral lookup or FAQ answer for a free-text question. Used by the disclosure guide too."""
+        now = self.clock()
+        query = self.knowledge.directory.interpret(text)
+        if query is not None:
+            if context is not None:
+                self._outcome(context, context.turn_state.get("outcome") or "referral_lookup")
+            return [self._referral_reply_for(query, now)]
+
+        result = self.knowledge.matcher.match(text)
+        if context is not None:
+            self._outcome(context, context.turn_state.get("outcome") or f"faq_{result.outcome}")
+        if result.outcome == "answer" and result.best is not None:
+            return [self.faq_answer(result.best.entry_id)]
+        if emergency:
+            return [
+                referral_cards.routes_reply(
+                    self.knowledge.directory.routes_for("child-at-risk-now", now), title="A child at risk now"
+                )
+            ]
+        if result.outcome == "suggest" and result.suggestions:
+            return [faq_cards.suggestions_reply(result, self.knowledge.faq)]
+        return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())]
+
+    def _referral_reply_for(self, query, now: datetime) -> Reply:
+        directory = self.knowledge.directory
+        if getattr(query, "need_id", None):
+            need = next((n for n in directory.needs() if n.id == query.need_id), None)
+            return referral_cards.routes_reply(
+                directory.routes_for(query.need_id, now), title=need.title if need else "Who to contact"
+            )
+        route_ids = list(getattr(query, "route_ids", ()) or ())
+        if len(route_ids) == 1:
+            return referral_cards.route_reply(directory.advice_for(route_ids[0], now))
+        return referral_cards.routes_reply(directory.all_routes(now), title="Who to contact")
+
+    def _posh_lines(self) -> list[str]:
+        return referral_cards.contact_lines(self.knowledge.directory.route("posh"))
+
+    def faq_answer(self, entry_id: str) -> Reply:
+        entry = self.knowledge.faq.by_id(entry_id)
+        lines: list[str] = []
+        for service_id in entry.services or ():
+            lines.extend(referral_cards.contact_lines(self.knowledge.directory.route(service_id)))
+        return faq_cards.answer_reply(entry, self.knowledge.faq, service_lines=lines)
+
+    def act_routes(self) -> list[Reply]:
+        now = self.clock()
+        return [
+            referral_cards.routes_reply(
+                self.knowledge.directory.routes_for("refer-to-childrens-social-care", now),
+                title="Who to contact now",
+            )
+        ]
+
+    def support_routes(self) -> list[Reply]:
+        return [referral_cards.route_reply(self.knowledge.directory.advice_for("posh", self.clock()))]
+
+    async def _start_disclosure(self, context: TurnContext, dialog_context=None) -> None:
+        if not self._is_personal(context):
+            self._outcome(context, "disclosure_in_channel")
+            await send_replies(context, [self._text("disclosure_in_channel")])
+            return
+        dialog_context = dialog_context or await self._dialog_context(context)
+        await dialog_context.cancel_all_dialogs()
+        self._outcome(context, context.turn_state.get("outcome") or "disclosure_start")
+        await dialog_context.begin_dialog(self.disclosure.id)
+
+    # ---------------------------------------------------------------- card clicks
+
+    async def _on_card_action(self, context: TurnContext, value: dict) -> None:
+        action = value.get("action")
+        directory = self.knowledge.directory
+        faq = self.knowledge.faq
+        now = self.clock()
+        self._outcome(context, f"card_{action}" if isinstance(action, str) and action.isidentifier() else "card")
+
+        if action == "flow":
+            dialog_context = await self._dialog_context(context)
+            if dialog_context.active_dialog is not None:
+                await dialog_context.continue_dialog()
+            else:
+                await send_replies(context, [help_reply(self.knowledge.messages.text("help"))])
+            return
+        if action == "disclosure_start":
+            await self._start_disclosure(context)
+            return
+
+        reply: Reply
+        entry_id = value.get("id")
+        if action == "faq" and isinstance(entry_id, str) and faq.has(entry_id):
+            reply = self.faq_answer(entry_id)
+        elif action == "feedback" and isinstance(entry_id, str) and faq.has(entry_id):
+            helpful = value.get("helpful") is True
+            self.feedback.record(entry_id, helpful)
+            self.log.info("feedback", extra={"entry_id": entry_id, "helpful": helpful, "outcome": "feedback"})
+            reply = self._text("feedback_thanks")
+        elif action == "topics":
+            reply = faq_cards.topics_reply(faq)
+        elif action == "topic" and isinstance(value.get("topic"), str) and faq.has_topic(value["topic"]):
+            reply = faq_cards.topic_reply(faq, value["topic"])
+        elif action == "referrals":
+            need = value.get("need")
+            if isinstance(need, str) and directory.has_need(need):
+                title = next(n.title for n in directory.needs() if n.id == need)
+                reply = referral_cards.routes_reply(directory.routes_for(need, now), title=title)
+            else:
+                reply = referral_cards.routes_reply(directory.all_routes(now), title="Who to contact")
+        elif action == "route" and isinstance(entry_id, str) and directory.has_route(entry_id):
+            reply = referral_cards.route_reply(directory.advice_for(entry_id, now))
+        else:
+            reply = help_reply(self.knowledge.messages.text("help"))
+        await send_replies(context, [reply])

@@ -1,0 +1,44 @@
+"""Load everything the bot knows, once, at start-up; fail fast on bad content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from knowledge.disclosure import DisclosureFlow, load_flow
+from knowledge.faq import Faq, load_faq
+from knowledge.local_contacts import load_local_contacts
+from knowledge.matcher import FaqMatcher
+from knowledge.messages import Messages, load_messages
+from knowledge.referrals import ReferralDirectory, load_directory
+from knowledge.triage import TriageRules, load_triage_rules
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    faq: Faq
+    matcher: FaqMatcher
+    triage_rules: TriageRules
+    directory: ReferralDirectory
+    flow: DisclosureFlow
+    messages: Messages
+
+
+def load_knowledge(
+    content_dir: Path | None = None,
+    local_contacts_path: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Knowledge:
+    faq = load_faq(content_dir)
+    local = load_local_contacts(local_contacts_path) if local_contacts_path else None
+    directory_args = {"clock": clock} if clock else {}
+    return Knowledge(
+        faq=faq,
+        matcher=FaqMatcher(faq),
+        triage_rules=load_triage_rules(content_dir / "triage.yaml" if content_dir else None),
+        directory=load_directory(content_dir, local=local, **directory_args),
+        flow=load_flow(content_dir),
+        messages=load_messages(content_dir),
+    )
