@@ -4,6 +4,8 @@ two apps side by side."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from datetime import datetime
 from typing import Callable
@@ -39,7 +41,24 @@ def create_app(
     app[BOT] = bot
     app[ADAPTER] = adapter
     add_routes(app)
+    app.cleanup_ctx.append(_purge_expired_state)
     return app
+
+
+async def _purge_expired_state(app: web.Application):
+    """Sweep expired conversation state that nobody reads again (in-memory store)."""
+    storage = app[STORAGE]
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(60)
+            storage.purge_expired()
+
+    task = asyncio.create_task(sweep())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def main(argv: list[str] | None = None) -> int:
