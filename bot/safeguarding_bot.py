@@ -63,7 +63,7 @@ class SafeguardingBot(TeamsActivityHandler):
         self.settings = settings
         self.knowledge = knowledge
         self.conversation_state = conversation_state
-        self.clock = clock or knowledge.directory.clock
+        self.clock = clock or knowledge.clock
         self.feedback = FeedbackCounter()
         self.log = bot_logger()
         self._dialog_state = conversation_state.create_property("DialogState")
@@ -248,21 +248,17 @@ class SafeguardingBot(TeamsActivityHandler):
 
     def _referral_reply_for(self, query, now: datetime) -> Reply:
         directory = self.knowledge.directory
-        if getattr(query, "need_id", None):
-            need = next((n for n in directory.needs() if n.id == query.need_id), None)
-            return referral_cards.routes_reply(
-                directory.routes_for(query.need_id, now), title=need.title if need else "Who to contact"
-            )
-        route_ids = list(getattr(query, "route_ids", ()) or ())
-        if len(route_ids) == 1:
-            return referral_cards.route_reply(directory.advice_for(route_ids[0], now))
+        if query.need_id:
+            return referral_cards.routes_reply(directory.routes_for(query.need_id, now), title=directory.need(query.need_id).title)
+        if len(query.route_ids) == 1:
+            return referral_cards.route_reply(directory.advice_for(query.route_ids[0], now))
         return referral_cards.routes_reply(directory.all_routes(now), title="Who to contact")
 
     def _posh_lines(self) -> list[str]:
         return referral_cards.contact_lines(self.knowledge.directory.route("posh"))
 
     def faq_answer(self, entry_id: str) -> Reply:
-        entry = self.knowledge.faq.by_id(entry_id)
+        entry = self.knowledge.faq.by_id()[entry_id]
         lines: list[str] = []
         for service_id in entry.services or ():
             lines.extend(referral_cards.contact_lines(self.knowledge.directory.route(service_id)))
@@ -312,22 +308,21 @@ class SafeguardingBot(TeamsActivityHandler):
 
         reply: Reply
         entry_id = value.get("id")
-        if action == "faq" and isinstance(entry_id, str) and faq.has(entry_id):
+        if action == "faq" and isinstance(entry_id, str) and faq.entry(entry_id):
             reply = self.faq_answer(entry_id)
-        elif action == "feedback" and isinstance(entry_id, str) and faq.has(entry_id):
+        elif action == "feedback" and isinstance(entry_id, str) and faq.entry(entry_id):
             helpful = value.get("helpful") is True
             self.feedback.record(entry_id, helpful)
             self.log.info("feedback", extra={"entry_id": entry_id, "helpful": helpful, "outcome": "feedback"})
             reply = self._text("feedback_thanks")
         elif action == "topics":
             reply = faq_cards.topics_reply(faq)
-        elif action == "topic" and isinstance(value.get("topic"), str) and faq.has_topic(value["topic"]):
+        elif action == "topic" and isinstance(value.get("topic"), str) and faq.topic(value["topic"]):
             reply = faq_cards.topic_reply(faq, value["topic"])
         elif action == "referrals":
             need = value.get("need")
             if isinstance(need, str) and directory.has_need(need):
-                title = next(n.title for n in directory.needs() if n.id == need)
-                reply = referral_cards.routes_reply(directory.routes_for(need, now), title=title)
+                reply = referral_cards.routes_reply(directory.routes_for(need, now), title=directory.need(need).title)
             else:
                 reply = referral_cards.routes_reply(directory.all_routes(now), title="Who to contact")
         elif action == "route" and isinstance(entry_id, str) and directory.has_route(entry_id):

@@ -12,7 +12,7 @@ from knowledge.faq import Faq, load_faq
 from knowledge.local_contacts import load_local_contacts
 from knowledge.matcher import FaqMatcher
 from knowledge.messages import Messages, load_messages
-from knowledge.referrals import ReferralDirectory, load_directory
+from knowledge.referrals import ReferralDirectory, load_directory, now_uk
 from knowledge.triage import TriageRules, load_triage_rules
 
 
@@ -24,6 +24,7 @@ class Knowledge:
     directory: ReferralDirectory
     flow: DisclosureFlow
     messages: Messages
+    clock: Callable[[], datetime] = now_uk
 
 
 def load_knowledge(
@@ -33,12 +34,13 @@ def load_knowledge(
 ) -> Knowledge:
     faq = load_faq(content_dir)
     local = load_local_contacts(local_contacts_path) if local_contacts_path else None
-    directory_args = {"clock": clock} if clock else {}
+    clock = clock or now_uk
     return Knowledge(
         faq=faq,
         matcher=FaqMatcher(faq),
         triage_rules=load_triage_rules(content_dir / "triage.yaml" if content_dir else None),
-        directory=load_directory(content_dir, local=local, **directory_args),
+        directory=load_directory(content_dir, local=local, clock=clock),
         flow=load_flow(content_dir),
         messages=load_messages(content_dir),
+        clock=clock,
     )

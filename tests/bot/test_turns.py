@@ -1,0 +1,171 @@
+"""The bot as a practitioner meets it: Teams-shaped activities through the real HTTP app.
+
+Each test asserts what the user sees, in the order they see it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.conftest import activity, cards, reply_texts, send
+
+
+def submits(card: dict) -> list[dict]:
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Submit":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found
+
+
+def first_message(payload: dict) -> str:
+    return reply_texts(payload)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's with her right now and I think he's going to hurt her",
+        "a year 8 is meeting a man she met online TONIGHT, what do I do",
+        "child in danger now",
+    ],
+)
+async def test_immediate_danger_gets_999_first_then_help(client, text):
+    payload = await send(client, activity(text))
+    texts = reply_texts(payload)
+    assert "999" in texts[0]
+    assert len(texts) >= 2, "after the 999 line the bot goes on helping"
+
+
+async def test_wrong_term_is_corrected_kindly_then_answered(client):
+    payload = await send(client, activity("what do I do if I find child porn on a school laptop"))
+    texts = reply_texts(payload)
+    assert "child sexual abuse material" in texts[0]
+    assert len(texts) >= 2
+    assert not any("child porn" in t.lower() and "rather than" not in t for t in texts[1:])
+
+
+async def test_a_plain_question_gets_a_sourced_answer_card_with_working_buttons(client):
+    payload = await send(client, activity("what are the signs of grooming online"))
+    [card] = cards(payload)
+    text = reply_texts(payload)[0]
+    assert "Source" in text or "source" in text
+    titles = [a["title"] for a in submits(card)]
+    assert any("helpful" in t.lower() for t in titles)
+    for action in submits(card):
+        follow = await send(client, activity(value=action["data"]))
+        assert reply_texts(follow), f"button {action['title']!r} got no reply"
+
+
+async def test_service_answers_show_contact_details_from_the_directory(client):
+    payload = await send(client, activity("what is the professionals online safety helpline"))
+    text = "\n".join(reply_texts(payload))
+    assert "0344 381 4772" in text
+
+
+async def test_out_of_scope_question_gets_an_honest_dont_know_with_posh(client):
+    payload = await send(client, activity("when is the payroll deadline this month"))
+    text = "\n".join(reply_texts(payload))
+    assert "know" in text.lower()
+    assert "Professionals Online Safety Helpline" in text
+
+
+async def test_attachment_is_never_opened_and_the_bot_says_why(client):
+    body = activity(
+        "is this ok?",
+        attachments=[{"contentType": "image/png", "contentUrl": "http://127.0.0.1:9/secret.png", "name": "x.png"}],
+    )
+    payload = await send(client, body)
+    text = "\n".join(reply_texts(payload))
+    assert "haven't opened" in text
+    assert "DSL" in text
+
+
+async def test_teams_html_copy_of_a_message_is_not_treated_as_a_file(client):
+    body = activity(
+        "what is ceop",
+        attachments=[{"contentType": "text/html", "content": "<p>what is ceop</p>"}],
+    )
+    text = "\n".join(reply_texts(await send(client, body)))
+    assert "haven't opened" not in text
+    assert "CEOP" in text
+
+
+async def test_identifying_details_get_a_reminder_that_does_not_repeat_them(client):
+    payload = await send(client, activity("Zendaya Quillfeather dob 04/05/2013 lives at 12 Acacia Road LS1 4AB, what is ceop"))
+    text = "\n".join(reply_texts(payload))
+    assert "identifying details" in text
+    assert "Quillfeather" not in text and "LS1 4AB" not in text
+
+
+async def test_welcome_is_sent_once_per_conversation(client):
+    conversation = f"a:conv-{uuid.uuid4()}"
+    install = activity(conversation_id=conversation, type="installationUpdate", action="add")
+    update = activity(
+        conversation_id=conversation,
+        type="conversationUpdate",
+        membersAdded=[{"id": "28:safeguarding-bot"}],
+    )
+    first = reply_texts(await send(client, install))
+    second = reply_texts(await send(client, update))
+    assert any("not an emergency service" in t for t in first)
+    assert second == []
+
+
+async def test_referral_command_lists_routes_with_tap_to_call(client):
+    payload = await send(client, activity("referral routes"))
+    card = cards(payload)[0]
+    urls = str(card)
+    assert "tel:999" in urls
+
+
+async def test_named_service_lookup(client):
+    text = "\n".join(reply_texts(await send(client, activity("nspcc number"))))
+    assert "0808 800 5000" in text
+
+
+async def test_too_long_message_gets_a_polite_reply(client):
+    text = "\n".join(reply_texts(await send(client, activity("worried " * 1000))))
+    assert "shorter" in text
+
+
+async def test_disclosure_starts_the_guide_in_personal_chat_but_not_in_a_channel(client):
+    personal = reply_texts(await send(client, activity("a pupil just told me her stepdad sends her pics")))
+    assert any("immediate danger" in t.lower() for t in personal)
+    channel = reply_texts(
+        await send(client, activity("a pupil just told me her stepdad sends her pics", conversation_type="channel"))
+    )
+    assert any("personal chat" in t for t in channel)
+
+
+async def test_greeting_and_thanks(client):
+    assert "Hello" in first_message(await send(client, activity("hi")))
+    assert "welcome" in first_message(await send(client, activity("thanks!"))).lower()
+
+
+async def test_feedback_clicks_are_counted_by_entry_id(client, make_app, aiohttp_client):
+    app = make_app()
+    local = await aiohttp_client(app)
+    from bot.http import BOT
+
+    await send(local, activity(value={"action": "feedback", "id": "ceop-what-is-it", "helpful": True}))
+    await send(local, activity(value={"action": "feedback", "id": "ceop-what-is-it", "helpful": False}))
+    counter = app[BOT].feedback
+    assert counter.helpful["ceop-what-is-it"] == 1
+    assert counter.not_helpful["ceop-what-is-it"] == 1
+
+
+async def test_unknown_card_action_gets_help_not_an_error(client):
+    text = "\n".join(reply_texts(await send(client, activity(value={"action": "nonsense", "id": 5}))))
+    assert "999" in text
