@@ -177,7 +177,8 @@ class LocalContacts(Strict):
 
 
 def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    """pydantic's error location as a dotted path (``office_hours.monday.end``)."""
+    return ".".join(str(part) for part in loc if part != "[key]") or "(top level)"
 
 
 def parse_local_contacts(data: object, origin: str = "local contacts") -> LocalContacts:
