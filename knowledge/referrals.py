@@ -193,7 +193,7 @@ class ReferralQuery:
 
 _STOPWORDS = frozenset(
     "a an the my our your this that these is are was i im me we us to of for do does did can could "
-    "please with some someone and or it its be been on at by".split()
+    "please with some someone and or it its be been at by".split()
 )
 # Words that may surround a service's name in a request for its contact details ("nspcc number").
 _CONTACT_INTENT = frozenset(
