@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run chat playground test check-content eval bench lint clean venv
+.PHONY: run chat playground teams-package npm test check-content eval bench lint clean venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# Node dev tools (Agents Playground, Teams manifest schemas, Adaptive Cards validator), exactly as
+# package-lock.json pins them; reinstalled only when the lock file changes.
+NPM_STAMP := node_modules/.installed
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+npm: $(NPM_STAMP)
+
 ## Start the bot on http://127.0.0.1:3978/api/messages (in-memory state, anonymous local mode).
 run: $(STAMP)
 	$(PY) app.py
@@ -22,12 +31,20 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(PY) tools/chat.py
 
+## Start the bot and Microsoft 365 Agents Playground (a Teams-like page) on 127.0.0.1; Ctrl-C stops both.
+playground: $(STAMP) $(NPM_STAMP)
+	$(PY) tools/playground.py
+
+## Build build/teams-app.zip (manifest + icons) with the bot's app id from MicrosoftAppId.
+teams-package: $(STAMP)
+	$(PY) tools/teams_package.py
+
 ## Validate the knowledge content (schema, ids, coverage, reviews).
 check-content: $(STAMP)
 	$(PY) -m knowledge.check
 
 ## Run every test (content check first).
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(PY) -m knowledge.check
 	$(PY) -m pytest -q
 
