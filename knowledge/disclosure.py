@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -114,8 +114,8 @@ class FlowMessages(Strict):
     summary_title: str
     summary_started: str
     summary_intro: str
+    summary_copy: str
     sources_label: str
-    step_progress: str
 
 
 class FlowFile(Strict):
@@ -276,17 +276,6 @@ class DisclosureFlow:
 
     def emergency_choice(self, step_id: str) -> str | None:
         return next((c.id for c in self.step(step_id).choices if c.emergency), None)
-
-    def progress(self, path: Sequence[str]) -> tuple[int, int]:
-        """(this step's number, the length of the longest path from the start) for "Step n of m"."""
-        return len(path), self._longest_from(self.start)
-
-    def _longest_from(self, step_id: str, seen: frozenset[str] = frozenset()) -> int:
-        step = self.step(step_id)
-        nexts = [c.next for c in step.choices if c.next and c.next not in seen]
-        if not nexts:
-            return 1
-        return 1 + max(self._longest_from(n, seen | {step_id}) for n in nexts)
 
     def source_label(self, source: Source) -> str:
         if source.briefing:
