@@ -498,45 +498,75 @@ class ReferralDirectory:
                 fallbacks.append(self._roles[target].fallback_need)
         return found, used, fallbacks
 
-    def _best_need(self, words: list[str]) -> tuple[str | None, int]:
-        best: tuple[int, str | None] = (0, None)
+    def _best_need(self, words: list[str]) -> tuple[str | None, list[str]]:
+        """The need whose longest trigger phrase is wholly in the message, and that phrase."""
+        best: tuple[str | None, list[str]] = (None, [])
         for need in self._needs:
             for trigger in need.triggers:
                 trigger_words = _content_words(trigger)
-                if _contains_all(trigger_words, words) and len(trigger_words) > best[0]:
-                    best = (len(trigger_words), need.id)
-        return best[1], best[0]
+                if _contains_all(trigger_words, words) and len(trigger_words) > len(best[1]):
+                    best = (need.id, trigger_words)
+        return best
 
     def interpret(self, text: str) -> ReferralQuery | None:
         """Read a message as a directory lookup ("ceop", "out of hours who do i ring"), or None.
 
-        Deliberately conservative: a service's name alone, or with contact words around it
-        ("nspcc number", "how do I report to ceop"), is a lookup; "what is ceop" is a question
-        for the FAQ. A need is recognised only when every content word of one of its trigger
-        phrases is in the message.
+        Deliberately conservative, because a wrong lookup hides the advice someone asked for: a
+        service's name alone, or with contact words around it ("nspcc number", "how do I report
+        to ceop"), is a lookup, but "what is ceop" is a question for the FAQ. A need is
+        recognised when every content word of one of its trigger phrases is in the message, and
+        the message is not a longer advice question ("should I report to the police if a pupil
+        shares nudes" is for the FAQ, not a list of numbers).
         """
         words = [w for w in _fold(text) if w not in _STOPWORDS]
         if not words:
             return None
         route_ids, used, fallbacks = self._named_routes(words)
         rest = [w for i, w in enumerate(words) if i not in used]
-        need_id, need_size = self._best_need(rest)
-        all_size = max((len(t) for t in self._all_triggers if _contains_all(t, rest)), default=0)
 
-        if need_id is None and fallbacks:
-            need_id = fallbacks[0]
-        if need_id is not None:
+        need_id, trigger = self._best_need(rest)
+        if need_id is not None and _reads_as_lookup(rest, trigger):
             return ReferralQuery(need_id=need_id, route_ids=tuple(route_ids))
-        if route_ids:
-            others = [w for w in rest if w not in _CONTACT_INTENT and w not in _CONTACT_FILLER]
-            asks_for_contact = any(w in _CONTACT_INTENT for w in rest)
-            question_words = any(w in ("what", "whats") for w in rest)
-            if others or (question_words and not asks_for_contact):
-                return None
-            return ReferralQuery(route_ids=tuple(route_ids))
-        if all_size:
+        if (route_ids or fallbacks) and _asks_for_named_contact(rest):
+            if route_ids:
+                return ReferralQuery(route_ids=tuple(route_ids))
+            return ReferralQuery(need_id=fallbacks[0])
+        all_trigger = max((t for t in self._all_triggers if _contains_all(t, rest)), key=len, default=None)
+        if all_trigger and _reads_as_lookup(rest, all_trigger):
             return ReferralQuery(wants_all=True)
         return None
+
+
+#: How many words beyond a need's trigger phrase a message may have and still be a lookup.
+MAX_EXTRA_WORDS = 3
+_ADVICE_QUESTION = frozenset("should why whether if when".split())
+_NEED_INTENT = frozenset(
+    "number numbers phone telephone tel contact contacts details email address website web site link url "
+    "call ring reach helpline line who".split()
+)
+
+
+def _reads_as_lookup(rest: list[str], trigger: list[str]) -> bool:
+    """A need's trigger was found: is the message asking who to contact, not for advice?"""
+    if any(w in _ADVICE_QUESTION for w in rest) and not any(w in _NEED_INTENT for w in rest):
+        return False
+    extras = [
+        w
+        for w in rest
+        if not any(_same_word(t, w) for t in trigger)
+        and w not in _CONTACT_FILLER
+        and w not in _CONTACT_INTENT
+        and w not in _ADVICE_QUESTION
+    ]
+    return len(extras) <= MAX_EXTRA_WORDS
+
+
+def _asks_for_named_contact(rest: list[str]) -> bool:
+    """A service was named: only contact words around it ("nspcc number"), not "what is ceop"."""
+    others = [w for w in rest if w not in _CONTACT_INTENT and w not in _CONTACT_FILLER]
+    asks_for_contact = any(w in _CONTACT_INTENT for w in rest)
+    what_question = any(w in ("what", "whats") for w in rest)
+    return not others and not (what_question and not asks_for_contact)
 
 
 def _office_hours_kind(role: LocalRole) -> Hours:

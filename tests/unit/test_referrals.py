@@ -304,7 +304,20 @@ def test_interpret_recognises_the_whole_directory_command(national, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["what is ceop", "what is grooming", "is sexting illegal", "hello", "", "   ", "!!!", "thanks"],
+    [
+        "what is ceop",
+        "what is grooming",
+        "is sexting illegal",
+        "hello",
+        "",
+        "   ",
+        "!!!",
+        "thanks",
+        # Advice questions that mention a need are for the FAQ, not a list of numbers.
+        "should I report to the police if a pupil shares nudes",
+        "what should I do if nudes shared online",
+        "what does the lado do",
+    ],
 )
 def test_interpret_leaves_questions_and_chat_to_the_rest_of_the_bot(national, text):
     assert national.interpret(text) is None
