@@ -1,0 +1,860 @@
+"""Turn triage: the first look at every message, before any FAQ matching.
+
+Why a separate step: some messages must change what the bot says first, whatever else they ask.
+A child in immediate danger means the first reply says call 999; a child who has just disclosed
+means the step-by-step guide; a wrong term ("child porn") earns a kind correction; a message that
+seems to carry a child's identifying details earns a privacy reminder. Commands and short answers
+("cancel", "yes", "2") are recognised here too, so every dialog reads them the same way.
+
+The patterns are data (``content/triage.yaml``) so a safeguarding lead can review them; they are
+validated with pydantic and compiled once, at load. ``triage()`` is a pure function of the text
+and the rules: it returns flags only, never any part of the message (privacy: an identifying
+detail is reported as a boolean, and nothing here logs).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from rapidfuzz.distance import OSA
+
+from knowledge.models import Review, Strict
+
+DEFAULT_RULES_PATH = Path(__file__).parent / "content" / "triage.yaml"
+
+# Longest text triaged; Teams allows about 28 KB per message, and the bot refuses longer ones.
+MAX_TRIAGE_CHARS = 30_000
+
+INTENTS = (
+    "greeting",
+    "thanks",
+    "help",
+    "topics",
+    "referrals",
+    "disclosure",
+    "disclosure_maybe",
+    "cancel",
+    "restart",
+    "back",
+    "yes",
+    "no",
+    "not_sure",
+)
+Intent = Literal[
+    "greeting",
+    "thanks",
+    "help",
+    "topics",
+    "referrals",
+    "disclosure",
+    "disclosure_maybe",
+    "cancel",
+    "restart",
+    "back",
+    "yes",
+    "no",
+    "not_sure",
+]
+
+# Whole-message intents, in the order a tie is settled (a command beats an answer beats small talk).
+_PHRASE_INTENTS = ("cancel", "restart", "back", "not_sure", "yes", "no", "help", "topics", "thanks", "greeting")
+
+_WORD = "[a-z0-9]+"
+_MACRO = re.compile(r"<([a-z_]+)>")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_APOSTROPHES = re.compile(r"[\u2018\u2019\u02bc\u0060\u00b4]")
+_TRIPLE_LETTER = re.compile(r"([a-z])\1{2,}")
+_DOUBLE_LETTER = re.compile(r"([a-z])\1+")
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10,
+}  # fmt: skip
+_CHOICE_DIGITS = re.compile(
+    r"^(?:(?:option|number|no\.?|nr\.?|num\.?|choice|answer|#)\s*)?#?\s*(\d{1,2})\s*(?:st|nd|rd|th)?\s*[.):]?\s*(?:please|pls)?\s*[.!]?$"
+)
+_CHOICE_WORDS = re.compile(
+    r"^(?:the\s+)?(?:(?:option|number|choice|answer)\s+)?([a-z]+)(?:\s+(?:one|option|choice|answer))?(?:\s+please)?$"
+)
+_MAX_CHOICE = 20
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@((?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,})")
+_PHONE = re.compile(r"(?<![\d+])(?:\+\s?44|0044|0)[\d\s\-().]{7,16}\d(?!\d)")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z][A-Za-z'\-]*\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?\n:;]\s*|[\"(]\s*)$")
+
+
+# --------------------------------------------------------------------------------------------
+# The file, as validated data
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML (YAML 1.1) reads ``yes``/``no``/``on`` as booleans; here they stay words.
+
+    The triage file lists exactly those words ("yes", "no", "n"), and a reviewer should not have
+    to remember to quote them.
+    """
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _NormaliseSpec(Strict):
+    words: dict[str, str]
+
+
+class _EmergencySpec(Strict):
+    window_words: int = Field(ge=1, le=60)
+    immediacy_strong: tuple[str, ...]
+    immediacy_weak: tuple[str, ...]
+    harm: tuple[str, ...]
+    standalone_weak: tuple[str, ...]
+    standalone_strong: tuple[str, ...]
+    ignore_immediacy_in: tuple[str, ...]
+    negations: tuple[str, ...]
+    general_question: tuple[str, ...]
+    past: tuple[str, ...]
+    typo_keywords: tuple[str, ...]
+    typo_exceptions: tuple[str, ...]
+
+
+class _WrongTermSpec(Strict):
+    canonical: str
+    patterns: tuple[str, ...] = Field(min_length=1)
+
+
+class _CpSpec(Strict):
+    tokens: tuple[str, ...] = Field(min_length=1)
+    window_words: int = Field(ge=1, le=12)
+    material: tuple[str, ...]
+    protection: tuple[str, ...]
+    protection_before: tuple[str, ...]
+
+
+class _FuzzySpec(Strict):
+    max_words: int = Field(ge=1, le=6)
+    never: tuple[str, ...]
+
+
+class _IntentSpec(Strict):
+    fillers: tuple[str, ...]
+    phrases: dict[str, tuple[str, ...]]
+    answer_patterns: dict[str, tuple[str, ...]]
+    help_patterns: tuple[str, ...]
+    topics_patterns: tuple[str, ...]
+    fuzzy: _FuzzySpec
+
+    @field_validator("phrases")
+    @classmethod
+    def _known_phrase_intents(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = set(value) - set(_PHRASE_INTENTS)
+        missing = set(_PHRASE_INTENTS) - set(value)
+        if unknown or missing:
+            raise ValueError(f"phrases must list exactly {sorted(_PHRASE_INTENTS)}; unknown {sorted(unknown)}, missing {sorted(missing)}")
+        return value
+
+    @field_validator("answer_patterns")
+    @classmethod
+    def _known_answer_intents(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        unknown = set(value) - set(_PHRASE_INTENTS)
+        if unknown:
+            raise ValueError(f"answer_patterns names unknown intents {sorted(unknown)}")
+        return value
+
+
+class _DisclosureSpec(Strict):
+    hypothetical: tuple[str, ...]
+    general: tuple[str, ...]
+    definite: tuple[str, ...] = Field(min_length=1)
+    maybe: tuple[str, ...] = Field(min_length=1)
+
+
+class _ReferralSpec(Strict):
+    patterns: tuple[str, ...] = Field(min_length=1)
+    specific_services: tuple[str, ...]
+
+
+class _PhonePrefixes(Strict):
+    personal: tuple[str, ...]
+    service: tuple[str, ...]
+
+
+class _IdentifyingSpec(Strict):
+    date: tuple[str, ...]
+    dob: tuple[str, ...]
+    name_marker: tuple[str, ...]
+    not_names: tuple[str, ...]
+    age: tuple[str, ...]
+    postcode: tuple[str, ...]
+    street: tuple[str, ...]
+    phone_prefixes: _PhonePrefixes
+    service_context: tuple[str, ...]
+    personal_context: tuple[str, ...]
+    service_email_domains: tuple[str, ...]
+
+
+class TriageFile(Strict):
+    """The schema of ``content/triage.yaml``."""
+
+    version: Literal[1]
+    review: Review
+    normalise: _NormaliseSpec
+    vocabulary: dict[str, tuple[str, ...]]
+    emergency: _EmergencySpec
+    wrong_terms: tuple[_WrongTermSpec, ...] = Field(min_length=1)
+    cp: _CpSpec
+    intents: _IntentSpec
+    disclosure: _DisclosureSpec
+    referrals: _ReferralSpec
+    identifying: _IdentifyingSpec
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary_names(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        if "w" in value:
+            raise ValueError("vocabulary may not redefine <w> (any one word)")
+        return value
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled rules
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A compiled alternation of whole-word patterns over normalised text."""
+
+    regex: re.Pattern[str] | None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text) if self.regex is not None else None
+
+    def finditer(self, text: str):
+        return self.regex.finditer(text) if self.regex is not None else iter(())
+
+
+def _expand(pattern: str, vocabulary: dict[str, tuple[str, ...]], depth: int = 0) -> str:
+    if depth > 5:
+        raise ValueError(f"vocabulary refers to itself too deeply in {pattern!r}")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "w":
+            return _WORD
+        if name not in vocabulary:
+            raise ValueError(f"unknown vocabulary <{name}> in pattern {pattern!r}")
+        return "(?:" + "|".join(_expand(p, vocabulary, depth + 1) for p in vocabulary[name]) + ")"
+
+    return _MACRO.sub(replace, pattern)
+
+
+def _words(patterns: tuple[str, ...] | list[str], vocabulary: dict[str, tuple[str, ...]]) -> _Words:
+    if not patterns:
+        return _Words(regex=None)
+    body = "|".join(f"(?:{_expand(str(p), vocabulary)})" for p in patterns)
+    try:
+        regex = re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+    except re.error as exc:
+        raise ValueError(f"a pattern does not compile ({exc}); patterns: {list(patterns)[:3]}...") from exc
+    return _Words(regex=regex)
+
+
+def _raw(patterns: tuple[str, ...], *, ignore_case: bool = True) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    flags = re.IGNORECASE if ignore_case else 0
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+    except re.error as exc:
+        raise ValueError(f"an identifying pattern does not compile ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class _EmergencyRules:
+    window_words: int
+    immediacy_strong: _Words
+    immediacy_weak: _Words
+    harm: _Words
+    standalone_weak: _Words
+    standalone_strong: _Words
+    ignore_immediacy_in: _Words
+    negations: _Words
+    general_question: _Words
+    past: _Words
+    typo_keywords: tuple[str, ...]
+    typo_exceptions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _CpRules:
+    token: _Words
+    window_words: int
+    material: _Words
+    protection_after: re.Pattern[str]
+    protection_before: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _IntentRules:
+    fillers: re.Pattern[str] | None
+    phrases: dict[str, str]  # normalised phrase -> intent
+    fuzzy_phrases: tuple[tuple[str, str], ...]
+    answer_patterns: dict[str, _Words]
+    help_patterns: _Words
+    topics_patterns: _Words
+    fuzzy_max_words: int
+    fuzzy_never: frozenset[str]
+    greeting_prefix: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class _DisclosureRules:
+    hypothetical: _Words
+    general: _Words
+    definite: _Words
+    maybe: _Words
+
+
+@dataclass(frozen=True)
+class _IdentifyingRules:
+    date: re.Pattern[str] | None
+    dob: re.Pattern[str] | None
+    name_marker: re.Pattern[str] | None
+    not_names: frozenset[str]
+    age: re.Pattern[str] | None
+    postcode: re.Pattern[str] | None
+    street: re.Pattern[str] | None
+    personal_prefixes: tuple[str, ...]
+    service_prefixes: tuple[str, ...]
+    service_context: re.Pattern[str] | None
+    personal_context: re.Pattern[str] | None
+    service_email_domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    """Everything ``triage()`` needs, compiled once from ``content/triage.yaml``."""
+
+    review: Review
+    words: dict[str, str]
+    emergency: _EmergencyRules
+    wrong_terms: tuple[tuple[str, _Words], ...]
+    cp: _CpRules
+    intents: _IntentRules
+    disclosure: _DisclosureRules
+    referrals: _Words
+    specific_services: _Words
+    identifying: _IdentifyingRules
+
+
+def _build_rules(spec: TriageFile) -> TriageRules:
+    vocab = {name: tuple(values) for name, values in spec.vocabulary.items()}
+    words = {_fold(k): _fold(v) for k, v in spec.normalise.words.items()}
+
+    def norm(phrase: str) -> str:
+        return normalise_text(phrase, words)
+
+    e = spec.emergency
+    emergency = _EmergencyRules(
+        window_words=e.window_words,
+        immediacy_strong=_words(e.immediacy_strong, vocab),
+        immediacy_weak=_words(e.immediacy_weak, vocab),
+        harm=_words(e.harm, vocab),
+        standalone_weak=_words(e.standalone_weak, vocab),
+        standalone_strong=_words(e.standalone_strong, vocab),
+        ignore_immediacy_in=_words(e.ignore_immediacy_in, vocab),
+        negations=_words(e.negations, vocab),
+        general_question=_words(e.general_question, vocab),
+        past=_words(e.past, vocab),
+        typo_keywords=tuple(_fold(k) for k in e.typo_keywords),
+        typo_exceptions=frozenset(_fold(k) for k in e.typo_exceptions),
+    )
+    wrong_terms = tuple(
+        sorted(
+            ((term.canonical, _words(term.patterns, vocab)) for term in spec.wrong_terms),
+            key=lambda item: -len(item[0]),
+        )
+    )
+    c = spec.cp
+    protection = "|".join(f"(?:{_expand(p, vocab)})" for p in c.protection)
+    before = "|".join(f"(?:{_expand(p, vocab)})" for p in c.protection_before)
+    cp = _CpRules(
+        token=_words(c.tokens, vocab),
+        window_words=c.window_words,
+        material=_words(c.material, vocab),
+        protection_after=re.compile(rf"^ ?(?:{protection})(?![a-z0-9])"),
+        protection_before=re.compile(rf"(?<![a-z0-9])(?:{before}) ?$"),
+    )
+
+    i = spec.intents
+    phrases: dict[str, str] = {}
+    for intent in _PHRASE_INTENTS:
+        for phrase in i.phrases[intent]:
+            key = norm(str(phrase))
+            phrases.setdefault(key, intent)
+    fillers = sorted({norm(f) for f in i.fillers if norm(f)}, key=len, reverse=True)
+    filler_alt = "|".join(re.escape(f) for f in fillers)
+    greetings = sorted(
+        {k for k, v in phrases.items() if v in ("greeting", "thanks") and k}, key=len, reverse=True
+    )
+    intents = _IntentRules(
+        fillers=re.compile(rf"^(?:(?:{filler_alt}) )+|(?: (?:{filler_alt}))+$") if fillers else None,
+        phrases=phrases,
+        fuzzy_phrases=tuple((k, v) for k, v in phrases.items() if len(k.replace(" ", "")) >= 3),
+        answer_patterns={k: _words(v, vocab) for k, v in i.answer_patterns.items()},
+        help_patterns=_words(i.help_patterns, vocab),
+        topics_patterns=_words(i.topics_patterns, vocab),
+        fuzzy_max_words=i.fuzzy.max_words,
+        fuzzy_never=frozenset(norm(w) for w in i.fuzzy.never),
+        greeting_prefix=(
+            re.compile(r"^(?:" + "|".join(re.escape(g) for g in greetings) + r")(?: (?:" + "|".join(re.escape(g) for g in greetings) + r"))* (?=\S)")
+            if greetings
+            else None
+        ),
+    )
+    d = spec.disclosure
+    disclosure = _DisclosureRules(
+        hypothetical=_words(d.hypothetical, vocab),
+        general=_words(d.general, vocab),
+        definite=_words(d.definite, vocab),
+        maybe=_words(d.maybe, vocab),
+    )
+    ident = spec.identifying
+    identifying = _IdentifyingRules(
+        date=_raw(ident.date),
+        dob=_raw(ident.dob),
+        name_marker=_raw(ident.name_marker),
+        not_names=frozenset(ident.not_names),
+        age=_raw(ident.age),
+        postcode=_raw(ident.postcode),
+        street=_raw(ident.street),
+        personal_prefixes=tuple(sorted(ident.phone_prefixes.personal, key=len, reverse=True)),
+        service_prefixes=tuple(sorted(ident.phone_prefixes.service, key=len, reverse=True)),
+        service_context=_raw(ident.service_context),
+        personal_context=_raw(ident.personal_context),
+        service_email_domains=tuple(d.lower().lstrip(".") for d in ident.service_email_domains),
+    )
+    return TriageRules(
+        review=spec.review,
+        words=words,
+        emergency=emergency,
+        wrong_terms=wrong_terms,
+        cp=cp,
+        intents=intents,
+        disclosure=disclosure,
+        referrals=_words(spec.referrals.patterns, vocab),
+        specific_services=_words([norm(s) for s in spec.referrals.specific_services], vocab),
+        identifying=identifying,
+    )
+
+
+class TriageRulesError(ValueError):
+    """The triage file is missing or invalid: the bot must not start without its safety net."""
+
+
+def load_triage_rules(path: Path | None = None) -> TriageRules:
+    """Read, validate and compile the triage rules (once, at start-up)."""
+    source = path or DEFAULT_RULES_PATH
+    try:
+        data = yaml.load(source.read_text(encoding="utf-8"), Loader=_YamlLoader)  # noqa: S506 (safe loader subclass)
+    except (OSError, yaml.YAMLError) as exc:
+        raise TriageRulesError(f"cannot read triage rules from {source}: {exc}") from exc
+    try:
+        spec = TriageFile.model_validate(data)
+    except ValidationError as exc:
+        raise TriageRulesError(f"invalid triage rules in {source}:\n{exc}") from exc
+    try:
+        return _build_rules(spec)
+    except ValueError as exc:  # a pattern that does not compile, an unknown <vocabulary> word
+        raise TriageRulesError(f"invalid triage rules in {source}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents and apostrophes folded, punctuation to single spaces."""
+    text = unicodedata.normalize("NFKD", str(text).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _APOSTROPHES.sub("'", text)
+    text = text.replace("&", " and ").replace("'", "")
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+_CONTRACTIONS = (
+    (re.compile(r"\bcan'?t\b"), "cannot"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
+    (re.compile(r"\bain't\b"), "is not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"\b(he|she|it|that|there|what|who|where|here|how|when|this)'s\b"), r"\1 is"),
+    (re.compile(r"\blet's\b"), "let us"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"\bi'm\b"), "i am"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"\b(i|you|he|she|we|they)'d\b"), r"\1 would"),
+)
+
+
+def normalise_text(text: str, words: dict[str, str], *, collapse_to: int = 2) -> str:
+    """The form every pattern is matched against (see the header of ``triage.yaml``).
+
+    Repeated letters are shortened to ``collapse_to`` ("heeelp" -> "heelp" or "help"); digits are
+    left alone, so "999" and "0800 1111" survive.
+    """
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _APOSTROPHES.sub("'", text)
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("&", " and ").replace("'", "")
+    if collapse_to == 1:
+        text = _TRIPLE_LETTER.sub(r"\1", text)
+    else:
+        text = _TRIPLE_LETTER.sub(r"\1\1", text)
+    tokens = _NON_WORD.sub(" ", text).split()
+    return " ".join(words.get(token, token) for token in tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What the bot must do with a message before (or instead of) answering it from the FAQ."""
+
+    emergency: bool
+    wrong_terms: tuple[str, ...]
+    intent: Intent | None
+    identifying_details: bool
+    choice_number: int | None
+
+
+_NOTHING = Triage(emergency=False, wrong_terms=(), intent=None, identifying_details=False, choice_number=None)
+
+
+def triage(text: str, rules: TriageRules) -> Triage:
+    """Triage one message. Never raises on odd input: anything that is not text is "nothing"."""
+    if not isinstance(text, str):
+        return _NOTHING
+    raw = unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS]
+    normal = normalise_text(raw, rules.words)
+    if not normal and not raw.strip():
+        return _NOTHING
+    variants = [normal]
+    single = normalise_text(raw, rules.words, collapse_to=1)
+    if single != normal:
+        variants.append(single)
+
+    emergency = any(_is_emergency(v, rules.emergency) for v in variants)
+    return Triage(
+        emergency=emergency,
+        wrong_terms=_wrong_terms(normal, rules),
+        intent=_intent(variants, rules),
+        identifying_details=_has_identifying_details(raw, rules.identifying),
+        choice_number=_choice_number(raw),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Emergency
+
+
+def _token_index(text: str, position: int) -> int:
+    return text.count(" ", 0, position)
+
+
+def _correct_typos(text: str, rules: _EmergencyRules) -> str:
+    """Fix a one-letter slip in a long alarm word ("sucidal", "emergancy"); shorter words are left."""
+    keywords = rules.typo_keywords
+    out = []
+    changed = False
+    for token in text.split(" "):
+        if len(token) >= 6 and token not in rules.typo_exceptions and not token.isdigit():
+            for keyword in keywords:
+                if token != keyword and abs(len(token) - len(keyword)) <= 1 and OSA.distance(token, keyword, score_cutoff=1) <= 1:
+                    token = keyword
+                    changed = True
+                    break
+        out.append(token)
+    return " ".join(out) if changed else text
+
+
+def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
+    text = normal
+    if rules.negations.regex is not None:
+        text = rules.negations.regex.sub(" ", text)
+        text = " ".join(text.split())
+    text = _correct_typos(text, rules)
+    if not text:
+        return False
+    if rules.standalone_strong.search(text):
+        return True
+
+    ignored = [m.span() for m in rules.ignore_immediacy_in.finditer(text)]
+
+    def live_positions(words: _Words) -> list[int]:
+        found = []
+        for match in words.finditer(text):
+            start, end = match.span()
+            if any(s <= start and end <= e for s, e in ignored):
+                continue
+            found.append(_token_index(text, start))
+        return found
+
+    harms = [_token_index(text, m.start()) for m in rules.harm.finditer(text)]
+    strong = live_positions(rules.immediacy_strong)
+    window = rules.window_words
+    if harms and strong and any(abs(s - h) <= 2 * window for s in strong for h in harms):
+        return True
+
+    weak_signal = bool(rules.standalone_weak.search(text))
+    if not weak_signal and harms:
+        weak = live_positions(rules.immediacy_weak)
+        weak_signal = any(abs(w - h) <= window for w in weak for h in harms)
+    if not weak_signal:
+        return False
+    return not (rules.general_question.search(text) or rules.past.search(text))
+
+
+# --------------------------------------------------------------------------------------------
+# Wrong terms
+
+
+def _wrong_terms(normal: str, rules: TriageRules) -> tuple[str, ...]:
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for canonical, words in rules.wrong_terms:
+        for match in words.finditer(normal):
+            span = match.span()
+            if any(s < span[1] and span[0] < e for s, e in taken):
+                continue
+            taken.append(span)
+            found.append((span[0], canonical))
+    cp = rules.cp
+    for match in cp.token.finditer(normal):
+        if _cp_means_material(normal, match.start(), match.end(), cp):
+            found.append((match.start(), "cp"))
+            break
+    ordered: list[str] = []
+    for _, canonical in sorted(found):
+        if canonical not in ordered:
+            ordered.append(canonical)
+    return tuple(ordered)
+
+
+def _cp_means_material(text: str, start: int, end: int, cp: _CpRules) -> bool:
+    """"CP" is child protection unless images/material are being talked about close by."""
+    after = text[end:]
+    before = text[:start]
+    if cp.protection_after.match(after) or cp.protection_before.search(before):
+        return False
+    before_words = before.split()[-cp.window_words :]
+    after_words = after.split()[: cp.window_words]
+    nearby = " ".join(before_words + ["_"] + after_words)
+    return cp.material.search(nearby) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Intent
+
+
+def _strip_fillers(normal: str, rules: _IntentRules) -> str:
+    if rules.fillers is None:
+        return normal
+    previous = None
+    text = normal
+    while previous != text:
+        previous = text
+        text = rules.fillers.sub("", text).strip()
+    return text or normal
+
+
+def _fuzzy_phrase(text: str, rules: _IntentRules) -> str | None:
+    """Tolerate a slip in a short typed command ("cancle", "strat again", "hlep").
+
+    Short words are only forgiven a swap of two letters, longer ones one edit, very long phrases
+    two; real words that merely look like a command ("cancer", "step") are never corrected.
+    """
+    if not text or len(text.split()) > rules.fuzzy_max_words:
+        return None
+    if text in rules.fuzzy_never or any(token in rules.fuzzy_never for token in text.split()):
+        return None
+    best: tuple[int, int, str] | None = None
+    for order, (phrase, intent) in enumerate(rules.fuzzy_phrases):
+        length = max(len(text), len(phrase))
+        allowed = 0 if length <= 2 else 1 if length <= 9 else 2
+        if abs(len(text) - len(phrase)) > allowed:
+            continue
+        distance = OSA.distance(text, phrase, score_cutoff=allowed)
+        if distance > allowed:
+            continue
+        if length <= 4 and sorted(text) != sorted(phrase):
+            continue  # a short word: only a swap of two letters is a typo
+        if best is None or (distance, order) < best[:2]:
+            best = (distance, order, intent)
+    return best[2] if best else None
+
+
+def _whole_message_intent(text: str, rules: _IntentRules) -> str | None:
+    if not text:
+        return None
+    stripped = _strip_fillers(text, rules)
+    for candidate in (text, stripped):
+        if candidate in rules.phrases:
+            return rules.phrases[candidate]
+    for intent, words in rules.answer_patterns.items():
+        match = words.regex.fullmatch(stripped) if words.regex is not None else None
+        if match:
+            return intent
+    return _fuzzy_phrase(stripped, rules)
+
+
+def _intent(variants: list[str], rules: TriageRules) -> str | None:
+    normal = variants[0]
+    intents = rules.intents
+    for variant in variants:
+        found = _whole_message_intent(variant, intents)
+        if found:
+            return found
+    # "hi, a child just told me ..." / "thanks, who do I ring?": the greeting is not the point.
+    rest = normal
+    if intents.greeting_prefix is not None:
+        rest = intents.greeting_prefix.sub("", normal).strip() or normal
+        if rest != normal:
+            found = _whole_message_intent(rest, intents)
+            if found in ("cancel", "restart", "back", "help", "topics"):
+                return found
+
+    disclosure = _disclosure(rest, rules)
+    if disclosure:
+        return disclosure
+    if intents.help_patterns.search(rest):
+        return "help"
+    if intents.topics_patterns.search(rest):
+        return "topics"
+    if rules.referrals.search(rest) and not rules.specific_services.search(rest):
+        return "referrals"
+    return None
+
+
+def _disclosure(text: str, rules: TriageRules) -> str | None:
+    d = rules.disclosure
+    if d.hypothetical.search(text):
+        return None
+    if d.definite.search(text):
+        return "disclosure_maybe" if rules.emergency.past.search(text) else "disclosure"
+    if d.general.search(text):
+        return None
+    if d.maybe.search(text):
+        return "disclosure_maybe"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Choice number
+
+
+def _choice_number(raw: str) -> int | None:
+    text = raw.strip().lower()
+    if not text or len(text) > 24:
+        return None
+    match = _CHOICE_DIGITS.match(text)
+    number: int | None = None
+    if match:
+        number = int(match.group(1))
+    else:
+        words = _CHOICE_WORDS.match(" ".join(_NON_WORD.sub(" ", text).split()))
+        if words and words.group(1) in _NUMBER_WORDS:
+            number = _NUMBER_WORDS[words.group(1)]
+    if number is None or not 1 <= number <= _MAX_CHOICE:
+        return None
+    return number
+
+
+# --------------------------------------------------------------------------------------------
+# Identifying details (reported as a boolean only)
+
+
+def _has_identifying_details(raw: str, rules: _IdentifyingRules) -> bool:
+    if rules.dob is not None and rules.dob.search(raw):
+        return True
+    if rules.postcode is not None and rules.postcode.search(raw):
+        return True
+    if rules.street is not None and rules.street.search(raw):
+        return True
+    if _has_personal_email(raw, rules) or _has_personal_phone(raw, rules):
+        return True
+    has_date = rules.date is not None and rules.date.search(raw) is not None
+    has_age = rules.age is not None and rules.age.search(raw) is not None
+    if not (has_date or has_age):
+        return False
+    return _has_name(raw, rules)
+
+
+def _has_name(raw: str, rules: _IdentifyingRules) -> bool:
+    if rules.name_marker is not None and rules.name_marker.search(raw):
+        return True
+    previous_end = -10
+    previous_was_name = False
+    for match in _CAPITALISED.finditer(raw):
+        word = match.group(0)
+        is_candidate = word not in rules.not_names and word.rstrip("'s") not in rules.not_names
+        at_start = _SENTENCE_START.search(raw[: match.start()]) is not None
+        adjacent = raw[previous_end : match.start()] == " "
+        if is_candidate and not at_start:
+            return True
+        if is_candidate and adjacent and previous_was_name:
+            return True  # a full name at the start of a sentence: "Jade Smith, 14, ..."
+        previous_was_name = is_candidate
+        previous_end = match.end()
+    return False
+
+
+def _has_personal_email(raw: str, rules: _IdentifyingRules) -> bool:
+    for match in _EMAIL.finditer(raw):
+        domain = match.group(1).lower()
+        if not any(domain == d or domain.endswith("." + d) for d in rules.service_email_domains):
+            return True
+    return False
+
+
+def _has_personal_phone(raw: str, rules: _IdentifyingRules) -> bool:
+    for match in _PHONE.finditer(raw):
+        digits = re.sub(r"\D", "", match.group(0))
+        if digits.startswith("0044"):
+            digits = "0" + digits[4:]
+        elif digits.startswith("44"):
+            digits = "0" + digits[2:]
+        if digits.startswith("00"):
+            digits = digits[1:]
+        if len(digits) not in (10, 11) or not digits.startswith("0"):
+            continue
+        if any(digits.startswith(p) for p in rules.service_prefixes):
+            continue
+        if not any(digits.startswith(p) for p in rules.personal_prefixes):
+            continue
+        window = raw[max(0, match.start() - 60) : match.end() + 60]
+        personal = rules.personal_context is not None and rules.personal_context.search(window)
+        service = rules.service_context is not None and rules.service_context.search(window)
+        if service and not personal:
+            continue
+        return True
+    return False
