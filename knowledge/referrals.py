@@ -382,8 +382,7 @@ class ReferralDirectory:
         moment = now.astimezone(self._uk_zone)
         if WEEKDAYS[moment.weekday()] not in hours.days:
             return False
-        assert hours.start is not None and hours.end is not None
-        if not hours.start <= moment.time() < hours.end:
+        if hours.start is None or hours.end is None or not hours.start <= moment.time() < hours.end:
             return False
         if self.is_bank_holiday(moment.date()):
             return {"open": True, "closed": False, "unconfirmed": None}[hours.bank_holidays]
@@ -519,7 +518,7 @@ class ReferralDirectory:
         shares nudes" is for the FAQ, not a list of numbers).
         """
         words = [w for w in _fold(text) if w not in _STOPWORDS]
-        if not words:
+        if not words or len(words) > MAX_LOOKUP_WORDS:
             return None
         route_ids, used, fallbacks = self._named_routes(words)
         rest = [w for i, w in enumerate(words) if i not in used]
@@ -537,6 +536,8 @@ class ReferralDirectory:
         return None
 
 
+#: A lookup is a short request; a long message is a question or a story for the FAQ and triage.
+MAX_LOOKUP_WORDS = 25
 #: How many words beyond a need's trigger phrase a message may have and still be a lookup.
 MAX_EXTRA_WORDS = 3
 _ADVICE_QUESTION = frozenset("should why whether if when".split())

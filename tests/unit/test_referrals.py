@@ -340,3 +340,12 @@ def test_local_role_names_find_the_configured_contact(with_local, text, route_id
 def test_local_role_names_fall_back_to_a_need_when_not_configured(national, text, need_id):
     query = national.interpret(text)
     assert query is not None and query.need_id == need_id
+
+
+def test_a_long_message_is_not_read_as_a_lookup(national):
+    story = (
+        "last night a year nine pupil told her form tutor that an older boy she met in a game had "
+        "asked for pictures and threatened to share them out of hours with her friends and family"
+    )
+    assert national.interpret(story) is None
+    assert national.interpret("out of hours") is not None
