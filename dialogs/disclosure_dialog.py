@@ -102,6 +102,7 @@ class Resolution:
     target: str | None = None
     emergency: bool = False
     identifying: bool = False
+    wrong_terms: bool = False
     answers: tuple[Reply, ...] = ()
 
 
@@ -280,14 +281,17 @@ class DisclosureDialog(InterruptibleDialog):
         return await inner_dc.replace_dialog(STEP_LOOP, position.to_state())
 
     def _safety_notices(self, found: Resolution, step_id: str) -> list[Reply]:
-        """999 first, then the privacy reminder. No separate 999 notice when the answer itself
-        leads to the "call 999" step: that step is then the first thing said."""
+        """999 first, then a correction of the wrong term (when the bot's shared wording is
+        given), then the privacy reminder: the order the rest of the bot uses. No separate 999
+        notice when the answer itself leads to the "call 999" step: that step is then first."""
         notices: list[Reply] = []
         answer_is_emergency = found.kind == "answer" and bool(
             found.target and (choice := self.flow.choice(step_id, found.target)) and choice.emergency
         )
         if found.emergency and not answer_is_emergency:
             notices.append(notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True))
+        if found.wrong_terms and (correction := self._shared_text("wrong_term", "")):
+            notices.append(notice_reply(correction))
         if found.identifying:
             notices.append(
                 notice_reply(self._shared_text("privacy_reminder", self.flow.messages.identifying_details))
@@ -328,7 +332,8 @@ class DisclosureDialog(InterruptibleDialog):
         emergency = bool(getattr(signals, "emergency", False))
         identifying = bool(getattr(signals, "identifying_details", False))
         intent = getattr(signals, "intent", None)
-        flags = {"emergency": emergency, "identifying": identifying}
+        wrong_terms = bool(getattr(signals, "wrong_terms", ()))
+        flags = {"emergency": emergency, "identifying": identifying, "wrong_terms": wrong_terms}
 
         target = self.flow.interpret_answer(step_id, text)
         if target is None and intent in CONTROL_IDS:

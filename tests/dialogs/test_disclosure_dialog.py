@@ -17,6 +17,7 @@ from tests.support.dialogs import (
     POSH_TITLE,
     Conversation,
     make_dialog,
+    shared_triage,
     texts,
 )
 
@@ -40,9 +41,11 @@ def flow():
     return load_flow()
 
 
-@pytest.fixture
-def conversation(flow):
-    return Conversation(make_dialog(flow))
+@pytest.fixture(params=["fallback-triage", "shared-triage"])
+def conversation(flow, request):
+    """The guide alone (its own fallback triage) and as the bot wires it (the shared triage)."""
+    options = {"triage": shared_triage()} if request.param == "shared-triage" else {}
+    return Conversation(make_dialog(flow, **options))
 
 
 async def at_step(conversation: Conversation, step: str):
@@ -240,6 +243,17 @@ async def test_the_999_wording_comes_from_the_shared_messages_when_given(flow, c
     await at_step(conversation, "topic")
     replies = await conversation.say("she is in immediate danger")
     assert replies[0].text == "SHARED 999 LINE"
+
+
+async def test_the_wrong_term_mid_flow_gets_the_shared_correction_after_the_999_line(flow):
+    from knowledge.messages import load_messages
+
+    messages = load_messages()
+    conversation = Conversation(make_dialog(flow, triage=shared_triage(), messages=messages))
+    await at_step(conversation, "topic")
+    replies = await conversation.say("she's in danger now, he made child porn of her")
+    assert replies[0].text == messages.text("emergency")
+    assert replies[1].text == messages.text("wrong_term")
 
 
 # ------------------------------------------------------------------------------ privacy

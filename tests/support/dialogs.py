@@ -55,6 +55,14 @@ def stub_answer_question(text: str) -> list[Reply] | None:
     return None
 
 
+def shared_triage():
+    """The bot's own triage with its real rules, as the bot wires it."""
+    from knowledge.triage import load_triage_rules, triage
+
+    rules = load_triage_rules()
+    return lambda text: triage(text, rules)
+
+
 def make_dialog(flow: DisclosureFlow, **overrides: Any) -> DisclosureDialog:
     kwargs: dict[str, Any] = {
         "act_routes": stub_act_routes,
@@ -141,6 +149,7 @@ __all__ = [
     "POSH_TITLE",
     "Seen",
     "make_dialog",
+    "shared_triage",
     "seen",
     "stub_act_routes",
     "stub_answer_question",
