@@ -6,16 +6,27 @@ done here, in the open, with the reason beside it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import SimpleNamespace
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, List
 
+from aiohttp import web
 from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import ActivityTypes
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
+from botframework.connector.auth import AuthenticationConstants, ServiceClientCredentialsFactory
 
+from bot.auth import GuardedAuthentication, install_signing_key_cache
 from bot.logs import bot_logger, hash_id, safe_error_fields
+from bot.outbound import OutboundError, OutboundLimits, OutboundReplies
 from bot.settings import Settings
+
+MAX_DELAY_SECONDS = 5.0
 
 SafeMessage = Callable[[], str]
 
@@ -36,18 +47,86 @@ def apply_sdk_performance_fixes() -> None:
 
 
 def sdk_configuration(settings: Settings) -> SimpleNamespace:
-    """The attribute names the SDK's ConfigurationBotFrameworkAuthentication reads."""
-    return SimpleNamespace(
+    """The attribute names the SDK's ConfigurationBotFrameworkAuthentication reads.
+
+    A configured channel metadata URL and issuer switch the SDK to its parameterised
+    authentication, which needs every endpoint named: the others keep their public-cloud values.
+    """
+    config = SimpleNamespace(
         APP_ID=settings.app_id,
         APP_PASSWORD=settings.app_password,
         APP_TYPE=settings.effective_app_type if settings.app_id else "MultiTenant",
         APP_TENANTID=settings.app_tenant_id,
     )
+    if settings.channel_openid_metadata_url:
+        config.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.channel_openid_metadata_url
+        config.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = settings.channel_token_issuer
+        config.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+        config.TO_CHANNEL_FROM_BOT_LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+        config.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        config.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+    return config
 
 
-def build_adapter(settings: Settings, safe_error_message: SafeMessage) -> CloudAdapter:
+class SafeguardingAdapter(CloudAdapter):
+    """The SDK's CloudAdapter with replies sent by ``OutboundReplies`` (one pooled aiohttp session,
+    short timeouts, 429 back-off, serviceUrl allow-list) instead of msrest/requests on a thread
+    pool. Inbound authentication is the SDK's, behind ``GuardedAuthentication``."""
+
+    def __init__(self, authentication: GuardedAuthentication, outbound: OutboundReplies) -> None:
+        super().__init__(authentication)
+        self.outbound = outbound
+
+    async def send_activities(self, context: TurnContext, activities: List[Activity]) -> List[ResourceResponse]:
+        scope = context.turn_state.get(self.BOT_OAUTH_SCOPE_KEY)
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            activity.id = None
+            response = ResourceResponse(id="")
+            if activity.type == "delay":
+                await asyncio.sleep(min(MAX_DELAY_SECONDS, (activity.value or 1000) / 1000))
+            elif activity.type == ActivityTypes.invoke_response:
+                context.turn_state[self._INVOKE_RESPONSE_KEY] = activity
+            elif activity.type == ActivityTypes.trace:
+                pass  # traces are for the Emulator, which this bot does not serve
+            else:
+                response = await self.outbound.send(activity, scope)
+            responses.append(response)
+        return responses
+
+    async def update_activity(self, context: TurnContext, activity: Activity):
+        return await self.outbound.update(activity, context.turn_state.get(self.BOT_OAUTH_SCOPE_KEY))
+
+    async def delete_activity(self, context: TurnContext, reference: ConversationReference):
+        await self.outbound.delete(
+            reference.service_url,
+            reference.conversation.id if reference.conversation else None,
+            reference.activity_id,
+            context.turn_state.get(self.BOT_OAUTH_SCOPE_KEY),
+        )
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Close the outbound session (registered as an aiohttp on_cleanup handler)."""
+        await self.outbound.close()
+
+
+def build_adapter(
+    settings: Settings,
+    safe_error_message: SafeMessage,
+    *,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+    outbound_limits: OutboundLimits | None = None,
+) -> SafeguardingAdapter:
     apply_sdk_performance_fixes()
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(sdk_configuration(settings)))
+    install_signing_key_cache(settings.channel_openid_metadata_url, timeout_seconds=settings.signing_key_timeout_seconds)
+    configuration = sdk_configuration(settings)
+    credentials_factory = credentials_factory or ConfigurationServiceClientCredentialFactory(configuration)
+    authentication = GuardedAuthentication(
+        ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=credentials_factory),
+        auth_required=not settings.anonymous,
+    )
+    outbound = OutboundReplies(settings, credentials_factory, outbound_limits)
+    adapter = SafeguardingAdapter(authentication, outbound)
     adapter.on_turn_error = make_turn_error_handler(settings, safe_error_message)
     return adapter
 
@@ -74,11 +153,16 @@ def make_turn_error_handler(
             },
         )
         context.turn_state["outcome"] = "turn_error"
+        if isinstance(error, OutboundError):
+            # The channel cannot be reached: a second reply would fail the same way.
+            context.turn_state["outcome"] = "reply_failed"
+            return
         if activity.type != ActivityTypes.message:
             return
         try:
             await context.send_activity(safe_error_message())
         except Exception as send_error:  # noqa: BLE001 - the reply channel itself is failing
+            context.turn_state["outcome"] = "reply_failed"
             log.error("turn_error_reply_failed", extra={"outcome": "reply_failed", **safe_error_fields(send_error)})
 
     return on_turn_error

@@ -2,7 +2,16 @@
 
 We own the aiohttp handler instead of using ``CloudAdapter.process``: the stock one answers a
 request without a Content-Type, and every ``expectReplies`` request, with a 500. Here every bad
-request gets a clear 4xx with a JSON body, and nothing ever returns a traceback.
+request gets a clear 4xx with a JSON body, and nothing ever returns a traceback:
+
+- 415 not JSON; 413 past ``BOT_MAX_BODY_BYTES``; 400 not an activity (or no conversation, or a
+  serviceUrl replies may not go to); 405 other methods (JSON body, from the error middleware);
+- 401 missing or invalid token when ``MicrosoftAppId`` is set (``bot.auth``);
+- 403 a channel or tenant not allowed (checked after authentication, so a stranger learns nothing
+  about the allow-lists);
+- a repeated delivery of the same activity id is answered without running the turn again;
+- 502 when the reply could not be delivered to the channel (``bot.outbound``), so the channel
+  knows; the delivery is forgotten, so its retry is processed.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, DeliveryModes
 
+from bot.auth import AuthenticationFailed
+from bot.dedupe import RecentActivities
 from bot.logs import bot_logger, hash_id, safe_error_fields
 from bot.settings import Settings
 
@@ -24,6 +35,10 @@ ADAPTER = web.AppKey("adapter", object)
 BOT = web.AppKey("bot", object)
 STORAGE = web.AppKey("storage", object)
 KNOWLEDGE = web.AppKey("knowledge", object)
+RECENT_ACTIVITIES = web.AppKey("recent_activities", RecentActivities)
+
+# Turn outcomes that mean the channel did not get our reply.
+UNDELIVERED_OUTCOMES = frozenset({"reply_failed"})
 
 
 def error_response(status: HTTPStatus, message: str) -> web.Response:
@@ -33,13 +48,14 @@ def error_response(status: HTTPStatus, message: str) -> web.Response:
 def tenant_of(activity: Activity) -> str | None:
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
-    return tenant.get("id") or (activity.conversation.tenant_id if activity.conversation else None)
+    tenant_id = tenant.get("id") or (activity.conversation.tenant_id if activity.conversation else None)
+    return tenant_id if isinstance(tenant_id, str) else None
 
 
 def parse_activity(raw: bytes) -> Activity | web.Response:
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return error_response(HTTPStatus.BAD_REQUEST, "body is not valid JSON")
     if not isinstance(body, dict):
         return error_response(HTTPStatus.BAD_REQUEST, "body must be a JSON object (an activity)")
@@ -49,13 +65,17 @@ def parse_activity(raw: bytes) -> Activity | web.Response:
         return error_response(HTTPStatus.BAD_REQUEST, "body is not a valid activity")
     if not isinstance(activity.type, str) or not activity.type:
         return error_response(HTTPStatus.BAD_REQUEST, "activity has no type")
+    for name in ("id", "channel_id", "service_url", "delivery_mode"):
+        if getattr(activity, name) is not None and not isinstance(getattr(activity, name), str):
+            return error_response(HTTPStatus.BAD_REQUEST, "body is not a valid activity")
+    if activity.conversation is None or not isinstance(activity.conversation.id, str) or not activity.conversation.id:
+        return error_response(HTTPStatus.BAD_REQUEST, "activity has no conversation id")
     return activity
 
 
 async def messages(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     started = time.perf_counter()
-    log = bot_logger()
 
     if request.content_type != "application/json":
         return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
@@ -70,20 +90,48 @@ async def messages(request: web.Request) -> web.Response:
         return parsed
     activity = parsed
 
-    allowed_channels = settings.channels_allowed()
-    if allowed_channels and activity.channel_id not in allowed_channels:
-        return error_response(HTTPStatus.FORBIDDEN, "channel not allowed")
-    expect_replies = activity.delivery_mode == DeliveryModes.expect_replies
-    if not expect_replies and not settings.service_url_allowed(activity.service_url):
-        return error_response(HTTPStatus.BAD_REQUEST, "serviceUrl missing or not allowed")
-    if activity.conversation is None or not activity.conversation.id:
-        return error_response(HTTPStatus.BAD_REQUEST, "activity has no conversation id")
+    status, response, outcome = await _process(request, settings, activity)
+    bot_logger().info(
+        "activity",
+        extra={
+            "conversation": hash_id(activity.conversation.id, settings.log_salt),
+            "tenant": hash_id(tenant_of(activity), settings.log_salt),
+            "activity_type": activity.type,
+            "channel": activity.channel_id if isinstance(activity.channel_id, str) else "-",
+            "status": int(status),
+            "outcome": outcome,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response
 
+
+async def _process(request: web.Request, settings: Settings, activity: Activity) -> tuple[int, web.Response, str]:
     adapter = request.app[ADAPTER]
     bot = request.app[BOT]
-    outcome: dict[str, str] = {}
+    try:
+        authenticated = await adapter.bot_framework_authentication.authenticate_request(
+            activity, request.headers.get("Authorization")
+        )
+    except AuthenticationFailed:
+        return 401, error_response(HTTPStatus.UNAUTHORIZED, "unauthorized"), "unauthorized"
+
+    allowed_channels = settings.channels_allowed()
+    if allowed_channels and activity.channel_id not in allowed_channels:
+        return 403, error_response(HTTPStatus.FORBIDDEN, "channel not allowed"), "channel_refused"
+    expect_replies = activity.delivery_mode == DeliveryModes.expect_replies
+    if not expect_replies and not settings.service_url_allowed(activity.service_url):
+        return 400, error_response(HTTPStatus.BAD_REQUEST, "serviceUrl missing or not allowed"), "service_url_refused"
+
+    recent = request.app[RECENT_ACTIVITIES]
+    conversation_id = activity.conversation.id
+    if not recent.claim(conversation_id, activity.id):
+        body = {"activities": []} if expect_replies else {"duplicate": True}
+        return 200, web.json_response(body), "duplicate"
+
     tenant = tenant_of(activity)
     refused = bool(settings.allowed_tenants) and tenant not in settings.allowed_tenants
+    outcome: dict[str, str] = {}
 
     async def logic(context: TurnContext) -> None:
         try:
@@ -94,43 +142,25 @@ async def messages(request: web.Request) -> web.Response:
         finally:
             outcome["outcome"] = context.turn_state.get("outcome", "ok")
 
-    status = HTTPStatus.CREATED
-    response: web.Response
     try:
-        invoke_response = await adapter.process_activity(request.headers.get("Authorization", ""), activity, logic)
-    except PermissionError:
-        status = HTTPStatus.UNAUTHORIZED
-        response = error_response(status, "unauthorized")
+        invoke_response = await adapter.process_activity(authenticated, activity, logic)
     except asyncio.CancelledError:
+        recent.release(conversation_id, activity.id)
         raise
     except Exception as error:  # noqa: BLE001 - never a traceback to the caller
-        status = HTTPStatus.BAD_GATEWAY
-        outcome.setdefault("outcome", "adapter_error")
-        log.error("adapter_error", extra=safe_error_fields(error))
-        response = error_response(status, "the bot could not process this activity")
-    else:
-        if refused:
-            status = HTTPStatus.FORBIDDEN
-            response = error_response(status, "tenant not allowed")
-        elif invoke_response is not None:
-            status = HTTPStatus(invoke_response.status)
-            response = web.json_response(invoke_response.body, status=invoke_response.status)
-        else:
-            response = web.Response(status=int(status))
+        recent.release(conversation_id, activity.id)
+        bot_logger().error("adapter_error", extra={"outcome": "adapter_error", **safe_error_fields(error)})
+        return 500, error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "the bot could not process this activity"), "adapter_error"
 
-    log.info(
-        "activity",
-        extra={
-            "conversation": hash_id(activity.conversation.id, settings.log_salt),
-            "tenant": hash_id(tenant, settings.log_salt),
-            "activity_type": activity.type,
-            "channel": activity.channel_id,
-            "status": int(status),
-            "outcome": outcome.get("outcome", "not_run"),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    return response
+    result = outcome.get("outcome", "not_run")
+    if result in UNDELIVERED_OUTCOMES:
+        recent.release(conversation_id, activity.id)
+        return 502, error_response(HTTPStatus.BAD_GATEWAY, "the reply could not be delivered to the channel"), result
+    if refused:
+        return 403, error_response(HTTPStatus.FORBIDDEN, "tenant not allowed"), result
+    if invoke_response is not None:
+        return invoke_response.status, web.json_response(invoke_response.body, status=invoke_response.status), result
+    return 201, web.Response(status=201), result
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -149,7 +179,37 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    """Every error the framework raises (404, 405, 413...) as JSON; anything unexpected as a bare
+    500: the caller never sees a traceback, the log gets the error's type and place only."""
+    try:
+        return await handler(request)
+    except web.HTTPException as http_error:
+        if http_error.status < 400:
+            raise
+        response = web.json_response({"error": http_error.reason}, status=http_error.status)
+        if http_error.status == 405 and "Allow" in http_error.headers:
+            response.headers["Allow"] = http_error.headers["Allow"]
+        return response
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        bot_logger().error("http_error", extra={"outcome": "http_error", **safe_error_fields(error)})
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+
+
+async def _close_adapter(app: web.Application) -> None:
+    close = getattr(app[ADAPTER], "close", None)
+    if close is not None:
+        await close()
+
+
 def add_routes(app: web.Application) -> None:
+    """Routes, the error middleware, the duplicate-delivery memory and the adapter's clean-up."""
+    app.middlewares.append(json_errors)
+    app[RECENT_ACTIVITIES] = RecentActivities()
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.on_cleanup.append(_close_adapter)

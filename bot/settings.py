@@ -83,6 +83,12 @@ class Settings:
     allowed_channels: frozenset[str] = frozenset()
     allowed_service_url_hosts: frozenset[str] = frozenset()
 
+    # Where channel tokens' signing keys come from. Empty = the Bot Framework's public cloud.
+    # Set for a sovereign/private cloud, or to a local identity server in tests.
+    channel_openid_metadata_url: str = ""
+    channel_token_issuer: str = ""
+    signing_key_timeout_seconds: float = 5.0
+
     # Organisation's own contacts (see deployment/local-contacts.example.yaml)
     local_contacts_path: Path | None = None
 
@@ -132,6 +138,9 @@ class Settings:
             allowed_tenants=_csv(env.get("BOT_ALLOWED_TENANTS")),
             allowed_channels=_csv(env.get("BOT_ALLOWED_CHANNELS")),
             allowed_service_url_hosts=_csv(env.get("BOT_ALLOWED_SERVICE_URL_HOSTS")),
+            channel_openid_metadata_url=get("BOT_CHANNEL_OPENID_METADATA_URL"),
+            channel_token_issuer=get("BOT_CHANNEL_TOKEN_ISSUER"),
+            signing_key_timeout_seconds=float(_int(env, "BOT_SIGNING_KEY_TIMEOUT_SECONDS", 5)),
             local_contacts_path=Path(local_contacts) if local_contacts else None,
             log_level=get("BOT_LOG_LEVEL", "INFO").upper(),
             log_salt=get("BOT_LOG_SALT"),
@@ -172,6 +181,8 @@ class Settings:
             raise SettingsError("BOT_STORAGE=blob needs BOT_BLOB_CONNECTION_STRING")
         if self.storage == "cosmos" and not (self.cosmos_endpoint and self.cosmos_key):
             raise SettingsError("BOT_STORAGE=cosmos needs BOT_COSMOS_ENDPOINT and BOT_COSMOS_KEY")
+        if bool(self.channel_openid_metadata_url) != bool(self.channel_token_issuer):
+            raise SettingsError("set BOT_CHANNEL_OPENID_METADATA_URL and BOT_CHANNEL_TOKEN_ISSUER together, or neither")
         if self.environment == "production" and not self.allowed_tenants:
             raise SettingsError("BOT_ENVIRONMENT=production needs BOT_ALLOWED_TENANTS (your Entra tenant ids)")
 
