@@ -39,6 +39,7 @@ MANIFEST_TEMPLATE = TEAMS_DIR / "manifest.json"
 COLOR_ICON = TEAMS_DIR / "color.png"
 OUTLINE_ICON = TEAMS_DIR / "outline.png"
 DEFAULT_OUTPUT = REPO / "build" / "teams-app.zip"
+SCHEMAS = REPO / "node_modules" / "@microsoft" / "app-manifest" / "build" / "json-schemas" / "teams"
 
 #: Background of the colour icon; the manifest's accentColor is the same colour.
 ACCENT_RGB = (0x1F, 0x5C, 0x7A)
@@ -119,9 +120,43 @@ def render_manifest(template: dict, values: Mapping[str, str]) -> dict:
     return manifest
 
 
+def schema_path(manifest: dict) -> Path:
+    """The official schema for the manifest's declared version, as npm @microsoft/app-manifest ships it."""
+    return SCHEMAS / f"v{manifest.get('manifestVersion')}" / "MicrosoftTeams.schema.json"
+
+
+def schema_problems(manifest: dict) -> list[str]:
+    """Where the manifest breaks the official schema (JSON Schema draft 4, as the schema declares).
+
+    Draft 4 has no ``const``, so the declared version is checked against the schema's own ``const``
+    here. Raises FileNotFoundError when the schema is not installed (`make npm`).
+    """
+    import jsonschema  # dev dependency: only needed to check, not to run the bot
+
+    path = schema_path(manifest)
+    schema = json.loads(path.read_text(encoding="utf-8-sig"))
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    problems = [
+        f"{'/'.join(str(part) for part in error.absolute_path) or '(root)'}: {error.message}"
+        for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    expected = schema.get("properties", {}).get("manifestVersion", {}).get("const")
+    if expected is not None and manifest.get("manifestVersion") != expected:
+        problems.append(f"manifestVersion: {manifest.get('manifestVersion')!r} is not {expected!r}")
+    return problems
+
+
 def build_package(env: Mapping[str, str], output: Path = DEFAULT_OUTPUT) -> Path:
-    """Write the zip Teams uploads: the filled manifest and the two icons, at the zip's root."""
+    """Write the zip Teams uploads: the filled manifest and the two icons, at the zip's root.
+
+    The filled manifest is checked against the official schema first when it is installed, so a
+    bad value (a developer name over 32 characters, say) fails here, not in the Teams upload.
+    """
     manifest = render_manifest(load_template(), package_values(env))
+    if schema_path(manifest).exists():
+        problems = schema_problems(manifest)
+        if problems:
+            raise PackageError("the filled manifest breaks the Teams schema:\n  - " + "\n  - ".join(problems))
     output.parent.mkdir(parents=True, exist_ok=True)
     entries = {
         "manifest.json": (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
