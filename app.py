@@ -18,7 +18,7 @@ from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
 from bot.logs import bot_logger, configure_logging
 from bot.safeguarding_bot import SafeguardingBot
 from bot.settings import Settings, SettingsError
-from bot.storage import ExpiringStorage, build_storage
+from bot.storage import ExpiringStorage, OneTurnAtATime, build_storage, storage_outage_replies
 from knowledge.loader import Knowledge, load_knowledge
 
 
@@ -32,7 +32,12 @@ def create_app(
     storage = storage or build_storage(settings)
     conversation_state = ConversationState(storage)
     bot = SafeguardingBot(settings, knowledge, conversation_state, clock=clock)
-    adapter = build_adapter(settings, lambda: knowledge.messages.text("turn_error"))
+    adapter = build_adapter(
+        settings,
+        lambda: knowledge.messages.text("turn_error"),
+        outage_replies=lambda: storage_outage_replies(knowledge, bot.clock()),
+    )
+    adapter.use(OneTurnAtATime(conversation_state))
 
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings

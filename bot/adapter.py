@@ -24,11 +24,14 @@ from botframework.connector.auth import AuthenticationConstants, ServiceClientCr
 from bot.auth import GuardedAuthentication, install_signing_key_cache
 from bot.logs import bot_logger, hash_id, safe_error_fields
 from bot.outbound import OutboundError, OutboundLimits, OutboundReplies
+from bot.replies import send_replies
 from bot.settings import Settings
+from bot.storage import StorageUnavailable
 
 MAX_DELAY_SECONDS = 5.0
 
 SafeMessage = Callable[[], str]
+OutageReplies = Callable[[], list]
 
 
 def apply_sdk_performance_fixes() -> None:
@@ -116,6 +119,7 @@ def build_adapter(
     *,
     credentials_factory: ServiceClientCredentialsFactory | None = None,
     outbound_limits: OutboundLimits | None = None,
+    outage_replies: OutageReplies | None = None,
 ) -> SafeguardingAdapter:
     apply_sdk_performance_fixes()
     install_signing_key_cache(settings.channel_openid_metadata_url, timeout_seconds=settings.signing_key_timeout_seconds)
@@ -127,12 +131,12 @@ def build_adapter(
     )
     outbound = OutboundReplies(settings, credentials_factory, outbound_limits)
     adapter = SafeguardingAdapter(authentication, outbound)
-    adapter.on_turn_error = make_turn_error_handler(settings, safe_error_message)
+    adapter.on_turn_error = make_turn_error_handler(settings, safe_error_message, outage_replies)
     return adapter
 
 
 def make_turn_error_handler(
-    settings: Settings, safe_error_message: SafeMessage
+    settings: Settings, safe_error_message: SafeMessage, outage_replies: OutageReplies | None = None
 ) -> Callable[[TurnContext, Exception], Awaitable[None]]:
     """A failed turn tells the user what matters (999, the DSL) and logs ids, never text.
 
@@ -160,6 +164,11 @@ def make_turn_error_handler(
         if activity.type != ActivityTypes.message:
             return
         try:
+            if isinstance(error, StorageUnavailable) and outage_replies is not None:
+                # State store down (bot/storage.py): 999 and the national routes need no state.
+                context.turn_state["outcome"] = "storage_unavailable"
+                await send_replies(context, outage_replies())
+                return
             await context.send_activity(safe_error_message())
         except Exception as send_error:  # noqa: BLE001 - the reply channel itself is failing
             context.turn_state["outcome"] = "reply_failed"

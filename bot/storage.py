@@ -9,14 +9,87 @@ server-side lifecycle/TTL rule from the deployment template).
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Callable, Dict, List
+from typing import Awaitable, Callable, Dict, List
 
-from botbuilder.core import MemoryStorage, Storage
+from botbuilder.core import BotState, MemoryStorage, Middleware, Storage, TurnContext
+from botbuilder.schema import ActivityTypes, DeliveryModes
 
+from bot.logs import bot_logger
 from bot.settings import Settings
 
 EXPIRES_KEY = "_expires_at"
+_MESSAGES_SENT = "storage.messages_sent"
+
+
+class StorageUnavailable(RuntimeError):
+    """The state store could not be reached or answered with an error (not "no such item").
+
+    Raised instead of pretending the conversation has no state: a storage outage must not silently
+    restart someone's disclosure guide. The message never names a key (keys carry conversation ids).
+    """
+
+
+class StorageConflict(RuntimeError):
+    """Another turn wrote this item since it was read (e_tag mismatch, or it was created first)."""
+
+
+class OneTurnAtATime(Middleware):
+    """Turns of one conversation never interleave, so none of them loses another's update.
+
+    In this process, turns of the same conversation wait for each other (an asyncio lock per
+    conversation, dropped when nobody holds or awaits it). Across processes (scaled out behind a
+    load balancer) the store's e_tags decide: the turn that saves second gets StorageConflict,
+    and is run again once on freshly read state when nothing it said has left the process yet
+    (expectReplies buffers replies; with normal delivery only while no message was sent). If it
+    cannot be re-run, the conflict reaches the turn-error handler: the update is refused, never
+    silently lost.
+    """
+
+    def __init__(self, conversation_state: BotState, max_attempts: int = 3):
+        self.conversation_state = conversation_state
+        self.max_attempts = max_attempts
+        self._locks: Dict[str, asyncio.Lock] = {}
+        self._users: Dict[str, int] = {}
+        self.reruns = 0
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable]) -> None:
+        conversation = context.activity.conversation
+        key = f"{context.activity.channel_id}/{conversation.id if conversation else ''}"
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await self._run(context, logic)
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+    async def _run(self, context: TurnContext, logic: Callable[[], Awaitable]) -> None:
+        context.on_send_activities(_note_messages_sent)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await logic()
+                return
+            except StorageConflict:
+                if attempt == self.max_attempts or context.turn_state.get(_MESSAGES_SENT):
+                    raise
+            self.reruns += 1
+            bot_logger().info("state_conflict", extra={"outcome": "state_conflict_rerun", "attempt": attempt})
+            context.buffered_reply_activities.clear()
+            await self.conversation_state.load(context, force=True)
+
+
+async def _note_messages_sent(context: TurnContext, activities: list, next_send: Callable[[], Awaitable]):
+    """Remember when a message really left the process (not buffered for expectReplies)."""
+    if context.activity.delivery_mode != DeliveryModes.expect_replies and any(
+        activity.type == ActivityTypes.message for activity in activities
+    ):
+        context.turn_state[_MESSAGES_SENT] = True
+    return await next_send()
 
 
 class ExpiringStorage(Storage):
@@ -53,6 +126,12 @@ class ExpiringStorage(Storage):
                 item = {**item, EXPIRES_KEY: expires_at}
             stamped[key] = item
         await self.inner.write(stamped)
+        for key, item in changes.items():
+            # Stores that hand back the new e_tag (CheckedBlobStorage) set it on the copy: pass it
+            # on, so a second save in the same turn is not refused as a conflict with itself.
+            new_e_tag = stamped[key].get("e_tag") if isinstance(stamped[key], dict) else None
+            if isinstance(item, dict) and new_e_tag and item.get("e_tag") != new_e_tag:
+                item["e_tag"] = new_e_tag
 
     async def delete(self, keys: List[str]) -> None:
         await self.inner.delete(keys)
@@ -96,3 +175,22 @@ def build_storage(settings: Settings) -> ExpiringStorage:
     else:
         inner = MemoryStorage()
     return ExpiringStorage(inner, settings.state_ttl_seconds)
+
+
+EMERGENCY_NEED = "child-at-risk-now"
+
+
+def storage_outage_replies(knowledge, now) -> list:
+    """What a turn says when the state store is down: 999 first, then the national routes for a
+    child at risk now, then "try again" (the practitioner's place is kept and resumes when the
+    store answers). Needs nothing from storage, so it always works."""
+    from bot.cards import referrals as referral_cards
+    from bot.cards.common import Reply
+
+    directory = knowledge.directory
+    title = next((need.title for need in directory.needs() if need.id == EMERGENCY_NEED), "Who to contact")
+    return [
+        Reply.plain(knowledge.messages.text("emergency")),
+        referral_cards.routes_reply(directory.routes_for(EMERGENCY_NEED, now), title=title),
+        Reply.plain(knowledge.messages.text("turn_error")),
+    ]

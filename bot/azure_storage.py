@@ -1,0 +1,240 @@
+"""Conversation state in Azure Blob Storage or Cosmos DB, through botbuilder-azure, made safe to
+rely on mid-conversation.
+
+The stock stores have three behaviours a safeguarding bot cannot inherit:
+
+- ``BlobStorage.read`` swallows every HTTP error, not only 404: an outage, a 5xx or a revoked key
+  reads as "no state", so the practitioner's place in the disclosure guide would silently restart
+  and the next write would overwrite what was there. Here only a real 404 means "no state";
+  anything else raises :class:`StorageUnavailable`.
+- The Azure SDK's default retry policy spends about 90 s on an unreachable account before it
+  gives up. A person who has just heard a disclosure must not wait that long: every call here is
+  bounded (3 s by default) and fails fast, so the turn-error handler can still give 999 and the
+  national routes within seconds.
+- A write without an e_tag overwrites unconditionally, so two turns that both started from "no
+  state" lose one of them. Here a first write only creates (If-None-Match: *), a later one only
+  replaces the version it read (If-Match: e_tag), and losing either race raises
+  :class:`StorageConflict` instead of dropping an update. (The turn that lost is run again on
+  fresh state by ``bot.storage.OneTurnAtATime`` when it can be.)
+
+The item format is BlobStorage's own (jsonpickle, one blob per key), so state written by the plain
+store is read here and the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, Dict, List, TypeVar
+
+import aiohttp
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import LinearRetry
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient
+from botbuilder.azure import BlobStorage, BlobStorageSettings, CosmosDbPartitionedConfig, CosmosDbPartitionedStorage
+
+from bot.settings import Settings
+from bot.storage import StorageConflict, StorageUnavailable
+
+STORAGE_TIMEOUT_SECONDS = 3.0
+CONFLICT_STATUSES = frozenset({409, 412})
+T = TypeVar("T")
+__all__ = ["StorageConflict", "StorageUnavailable", "build_blob_storage", "build_cosmos_storage"]
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A 412 (stale e_tag) or 409 (already exists). azure-storage-blob 12.7 raises a 412 on upload
+    as ResourceExistsError, not ResourceModifiedError, so the status code decides."""
+    if isinstance(error, (ResourceExistsError, ResourceModifiedError)):
+        return True
+    return isinstance(error, HttpResponseError) and error.status_code in CONFLICT_STATUSES
+
+
+async def bounded(call: Awaitable[T], timeout_seconds: float) -> T:
+    """Await a storage call for at most ``timeout_seconds``; any failure that is not a 404 or a
+    conflict becomes StorageUnavailable (callers handle those two themselves)."""
+    try:
+        return await asyncio.wait_for(call, timeout=timeout_seconds)
+    except (ResourceNotFoundError, StorageConflict, StorageUnavailable):
+        raise
+    except AzureError as error:
+        if is_conflict(error):
+            raise StorageConflict("state changed since it was read") from error
+        raise StorageUnavailable(f"state storage answered with an error ({type(error).__name__})") from error
+    except (asyncio.TimeoutError, OSError, aiohttp.ClientError) as error:
+        raise StorageUnavailable(f"state storage did not answer ({type(error).__name__})") from error
+
+
+def e_tag_of(item: object) -> str | None:
+    if isinstance(item, dict):
+        return item.get("e_tag")
+    return getattr(item, "e_tag", None)
+
+
+class CheckedBlobStorage(BlobStorage):
+    """botbuilder-azure's BlobStorage with an outage told apart from "no state", bounded calls and
+    conditional writes (see the module docstring). Reads, writes and deletes go through a client
+    of its own with short timeouts and one quick retry; serialisation stays BlobStorage's."""
+
+    def __init__(self, settings: BlobStorageSettings, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS):
+        super().__init__(settings)
+        self.timeout_seconds = timeout_seconds
+        service = BlobServiceClient.from_connection_string(
+            settings.connection_string,
+            retry_policy=LinearRetry(backoff=0.2, random_jitter_range=0, retry_total=1),
+            connection_timeout=timeout_seconds,
+            read_timeout=timeout_seconds,
+        )
+        self._container: ContainerClient = service.get_container_client(settings.container_name)
+        self._container_exists = False
+
+    async def _ensure_container(self) -> None:
+        if self._container_exists:
+            return
+        try:
+            await bounded(self._container.create_container(), self.timeout_seconds)
+        except StorageConflict:
+            pass  # it exists already: what we wanted
+        self._container_exists = True
+
+    async def read(self, keys: List[str]) -> Dict[str, object]:
+        if not keys:
+            return {}
+        await self._ensure_container()
+        items: Dict[str, object] = {}
+        for key in keys:
+            blob = self._container.get_blob_client(key)
+            try:
+                downloader = await bounded(blob.download_blob(), self.timeout_seconds)
+                items[key] = await bounded(self._blob_to_store_item(downloader), self.timeout_seconds)
+            except ResourceNotFoundError:
+                continue
+        return items
+
+    async def write(self, changes: Dict[str, object]) -> None:
+        if not changes:
+            return
+        await self._ensure_container()
+        for key, item in changes.items():
+            e_tag = e_tag_of(item)
+            if e_tag == "":
+                raise ValueError("a stored item has an empty e_tag")
+            body = self._store_item_to_str(item)
+            blob = self._container.get_blob_client(key)
+            if e_tag == "*":
+                upload = blob.upload_blob(body, overwrite=True)
+            elif e_tag:
+                upload = blob.upload_blob(body, overwrite=True, match_condition=MatchConditions.IfNotModified, etag=e_tag)
+            else:
+                upload = blob.upload_blob(body, overwrite=False)  # create only: If-None-Match: *
+            result = await bounded(upload, self.timeout_seconds)
+            new_e_tag = (result or {}).get("etag")
+            if isinstance(item, dict) and new_e_tag:
+                item["e_tag"] = new_e_tag.replace('"', "")
+
+    async def delete(self, keys: List[str]) -> None:
+        await self._ensure_container()
+        for key in keys:
+            try:
+                await bounded(self._container.get_blob_client(key).delete_blob(), self.timeout_seconds)
+            except ResourceNotFoundError:
+                continue
+
+    async def check_ready(self) -> None:
+        """Really ask the service (container properties), within the time bound."""
+        try:
+            await bounded(self._container.get_container_properties(), self.timeout_seconds)
+        except ResourceNotFoundError:
+            self._container_exists = False
+            await self._ensure_container()
+
+    async def close(self) -> None:
+        await self._container.close()
+
+
+def build_blob_storage(settings: Settings, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS) -> CheckedBlobStorage:
+    """Blob state store from BOT_BLOB_CONNECTION_STRING / BOT_BLOB_CONTAINER. No network call here:
+    the container is created (if missing) on first use, so start-up never hangs on storage."""
+    return CheckedBlobStorage(
+        BlobStorageSettings(container_name=settings.blob_container, connection_string=settings.blob_connection_string),
+        timeout_seconds=timeout_seconds,
+    )
+
+
+class CheckedCosmosStorage(CosmosDbPartitionedStorage):
+    """botbuilder-azure's CosmosDbPartitionedStorage with a server-side TTL and bounded calls.
+
+    The stock store calls the synchronous Cosmos client inside ``async def``: one slow request
+    would stall every conversation on the event loop. Here each call runs on a worker thread and
+    is abandoned after ``timeout_seconds``. The container's default TTL is set to the state TTL,
+    so Cosmos deletes items nobody reads again. Errors other than "not found" (which the stock
+    store already handles) raise StorageUnavailable; a 412 raises StorageConflict.
+    """
+
+    def __init__(
+        self, config: CosmosDbPartitionedConfig, ttl_seconds: int, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS
+    ):
+        super().__init__(config)
+        self.ttl_seconds = ttl_seconds
+        self.timeout_seconds = timeout_seconds
+
+    async def initialize(self) -> None:
+        if self.container is not None:
+            return
+        await super().initialize()
+        self._apply_default_ttl()
+
+    def _apply_default_ttl(self) -> None:
+        from azure.cosmos import PartitionKey
+
+        properties = self.container.read()
+        if properties.get("defaultTtl") != self.ttl_seconds:
+            paths = (properties.get("partitionKey") or {}).get("paths") or ["/id"]
+            self.database.replace_container(
+                self.container, partition_key=PartitionKey(path=paths[0]), default_ttl=self.ttl_seconds
+            )
+
+    async def _off_loop(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        def run() -> T:
+            return asyncio.run(operation(*args))
+
+        return await bounded(asyncio.to_thread(run), self.timeout_seconds)
+
+    async def read(self, keys: List[str]) -> Dict[str, object]:
+        return await self._off_loop(super().read, keys)
+
+    async def write(self, changes: Dict[str, object]) -> None:
+        await self._off_loop(super().write, changes)
+
+    async def delete(self, keys: List[str]) -> None:
+        await self._off_loop(super().delete, keys)
+
+    async def check_ready(self) -> None:
+        async def probe() -> None:
+            await self.initialize()
+            self.container.read()
+
+        await self._off_loop(probe)
+
+
+def build_cosmos_storage(settings: Settings, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS) -> CheckedCosmosStorage:
+    """Cosmos DB state store from BOT_COSMOS_*; the container's default TTL is BOT_STATE_TTL_SECONDS.
+    No network call here: database and container are created (if missing) on first use."""
+    from azure.cosmos import documents
+
+    policy = documents.ConnectionPolicy()
+    policy.RequestTimeout = max(1, int(timeout_seconds))
+    config = CosmosDbPartitionedConfig(
+        cosmos_db_endpoint=settings.cosmos_endpoint,
+        auth_key=settings.cosmos_key,
+        database_id=settings.cosmos_database,
+        container_id=settings.cosmos_container,
+        cosmos_client_options={"connection_policy": policy},
+    )
+    return CheckedCosmosStorage(config, ttl_seconds=settings.state_ttl_seconds, timeout_seconds=timeout_seconds)
