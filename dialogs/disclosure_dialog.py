@@ -31,7 +31,7 @@ from botbuilder.dialogs import (
 from bot.cards.common import Reply
 from bot.cards.disclosure import FLOW_ACTION, notice_reply, step_reply, summary_reply
 from dialogs.base import InterruptibleDialog, send_replies
-from knowledge.disclosure import CONTROL_IDS, DisclosureFlow
+from knowledge.disclosure import CONTROL_IDS, DisclosureFlow, looks_like_question
 
 STEP_LOOP = "disclosure-step"
 _ANSWER = "disclosure.answer"
@@ -348,6 +348,8 @@ class DisclosureDialog(InterruptibleDialog):
         if identifying or emergency:
             # Never pass identifying details on; after a 999 notice, go straight back to the step.
             return Resolution("reprompt", **flags)
+        if self.flow.is_answer_elsewhere(text) or not looks_like_question(text):
+            return Resolution("unknown", **flags)
         answers = tuple(self._safely(self._answer_question, text) or ())
         if answers:
             return Resolution("question", answers=answers, **flags)

@@ -203,6 +203,24 @@ _IDENTIFYING = (
 )
 
 
+_QUESTION_STARTS = frozenset(
+    "what whats how who whos where when why which can could should shall do does did is are will "
+    "would tell explain".split()
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Worth asking the FAQ about mid-flow: a question mark, a question word, or a few words.
+
+    A stray "ok" or "finish" at the wrong step is a flow answer gone astray, not a question.
+    """
+    typed = fold(text)
+    words = typed.split()
+    if not words:
+        return False
+    return text.strip().endswith("?") or words[0] in _QUESTION_STARTS or len(words) >= 3
+
+
 def looks_identifying(text: str) -> bool:
     """True when a message seems to carry a date of birth, phone number, address or email."""
     return any(pattern.search(text) for pattern in _IDENTIFYING)
@@ -341,6 +359,11 @@ class DisclosureFlow:
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
             return None
         return ranked[0][0]
+
+    def is_answer_elsewhere(self, text: str) -> bool:
+        """True when the text is exactly an answer of some step (e.g. "continue" at the topic step)."""
+        typed = fold(text)
+        return any(typed == phrase for pairs in self._phrasings.values() for phrase, _ in pairs)
 
     def signals(self, text: str) -> Signals:
         """A small fallback triage: controls, danger phrases, identifying details."""

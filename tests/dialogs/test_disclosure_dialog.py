@@ -10,6 +10,7 @@ import pytest
 from botbuilder.core import MemoryStorage
 from botbuilder.dialogs import DialogTurnStatus
 
+from bot.cards.common import Reply
 from knowledge.disclosure import load_flow
 from tests.support.dialogs import (
     FIXED_NOW,
@@ -359,3 +360,13 @@ async def test_cards_where_the_channel_shows_them_and_numbered_text_elsewhere(fl
     replies = await conversation.say("2")
     assert replies[0].text.startswith(title(flow, "with-child"))
 
+
+
+async def test_an_answer_meant_for_another_step_is_not_sent_to_the_faq(flow):
+    asked: list[str] = []
+    conversation = Conversation(make_dialog(flow, answer_question=lambda text: asked.append(text) or [Reply.plain("FAQ")]))
+    await at_step(conversation, "topic")
+    replies = await conversation.say("continue")
+    assert replies[0].text == flow.messages.not_understood
+    assert step_shown(replies).startswith(title(flow, "topic"))
+    assert asked == []

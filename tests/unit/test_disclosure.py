@@ -319,3 +319,19 @@ def test_summary_shows_the_start_time_in_uk_time(flow, started, shown):
     assert shown in summary.started
     assert summary.as_text().startswith(summary.title)
     assert summary.started in summary.as_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("what's ceop?", True), ("ceop?", True), ("who do I tell", True), ("how does report remove work", True),
+     ("the stepdad sent pics", True), ("ok", False), ("finish", False), ("hmm", False), ("", False)],
+)
+def test_only_question_like_messages_go_to_the_faq_mid_flow(text, question):
+    from knowledge.disclosure import looks_like_question
+
+    assert looks_like_question(text) is question
+
+
+def test_an_answer_to_another_step_is_recognised_as_one(flow):
+    assert flow.is_answer_elsewhere("continue") and flow.is_answer_elsewhere("Nudes")
+    assert not flow.is_answer_elsewhere("what is ceop")
