@@ -29,6 +29,7 @@ from bot.replies import send_replies
 from bot.settings import Settings
 from dialogs.disclosure_dialog import DisclosureDialog
 from knowledge.loader import Knowledge
+from knowledge.referrals import ReferralQuery
 from knowledge.triage import Triage, triage
 
 PERSONAL = "personal"
@@ -199,8 +200,8 @@ class SafeguardingBot(TeamsActivityHandler):
             "cancel": lambda: help_reply(self.knowledge.messages.text("help")),
             "restart": lambda: help_reply(self.knowledge.messages.text("help")),
             "back": lambda: help_reply(self.knowledge.messages.text("help")),
-            "referrals": lambda: referral_cards.routes_reply(
-                self.knowledge.directory.all_routes(self.clock()), title="Who to contact"
+            "referrals": lambda: self._referral_reply_for(
+                self.knowledge.directory.interpret(text) or ReferralQuery(wants_all=True), self.clock()
             ),
         }
         if intent in small_talk:
@@ -246,7 +247,7 @@ class SafeguardingBot(TeamsActivityHandler):
             return [faq_cards.suggestions_reply(result, self.knowledge.faq)]
         return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())]
 
-    def _referral_reply_for(self, query, now: datetime) -> Reply:
+    def _referral_reply_for(self, query: ReferralQuery, now: datetime) -> Reply:
         directory = self.knowledge.directory
         if query.need_id:
             return referral_cards.routes_reply(directory.routes_for(query.need_id, now), title=directory.need(query.need_id).title)

@@ -137,7 +137,10 @@ def card_to_text(card: dict) -> tuple[str, list[Choice]]:
         elif kind == "Action.OpenUrl":
             url = action["url"]
             shown = url.removeprefix("tel:").removeprefix("mailto:")
-            lines.append(f"{action['title']}: {shown}")
+            title = action["title"]
+            # "Call 0808 800 5000" already says the number: don't repeat it as bare digits.
+            said = shown.replace(" ", "") in title.replace(" ", "")
+            lines.append(title if said else f"{title}: {shown}")
             choices.append(Choice(title=action["title"], url=url))
         elif kind == "Action.ShowCard":
             lines.append("")
