@@ -78,6 +78,7 @@ def summary_reply(summary: Summary, copy_label: str) -> Reply:
     copy_box = {
         "type": "Input.Text",
         "id": "summary_text",
+        "label": copy_label,
         "isMultiline": True,
         "value": summary.as_text(),
     }

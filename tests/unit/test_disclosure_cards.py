@@ -80,3 +80,25 @@ def test_an_urgent_notice_stands_out_and_keeps_its_words(flow):
     assert block["color"] == "Attention" and block["weight"] == "Bolder"
     assert reply.text == flow.messages.emergency
     assert notice_reply("plain").card is None
+
+
+def test_every_card_of_the_guide_is_valid_for_teams(flow, tmp_path):
+    """Parsed by the official adaptivecards library at schema 1.5, as a Teams client would."""
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    validator = root / "tests" / "support" / "validate_cards.cjs"
+    if shutil.which("node") is None or not (root / "node_modules" / "adaptivecards").exists():
+        pytest.skip("node and the adaptivecards package are needed (make test installs them)")
+    summary = flow.summary(flow.step_ids, datetime(2026, 11, 25, 9, 41, tzinfo=timezone.utc))
+    cards = [{"name": step_id, "card": step_reply(flow, step_id).card} for step_id in flow.step_ids]
+    cards.append({"name": "summary", "card": summary_reply(summary, flow.messages.summary_copy).card})
+    cards.append({"name": "urgent", "card": notice_reply(flow.messages.emergency, urgent=True).card})
+    source = tmp_path / "cards.json"
+    source.write_text(json.dumps(cards), encoding="utf-8")
+    result = subprocess.run(["node", str(validator), str(source)], capture_output=True, text=True, check=True)
+    problems = {item["name"]: item["problems"] for item in json.loads(result.stdout) if item["problems"]}
+    assert problems == {}
