@@ -124,6 +124,7 @@ class SigningKeyCache:
         if now < self._retry_at:
             return None
         self._inflight = loop.create_task(self._fetch())
+        self._inflight.add_done_callback(_consume_outcome)
         return self._inflight
 
     async def _fetch(self) -> None:
@@ -149,6 +150,12 @@ class SigningKeyCache:
         self._fetched_at = self._clock()
         self._backoff = 0.0
         self._retry_at = 0.0
+
+
+def _consume_outcome(task: asyncio.Task) -> None:
+    """A background refresh nobody awaits: its failure is already logged and backed off."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _get_json(session: aiohttp.ClientSession, url: str) -> Any:
