@@ -78,7 +78,10 @@ class ChatClient:
             for attachment in activity.get("attachments") or []:
                 if attachment.get("contentType") == CARD:
                     text, choices = card_to_text(attachment["content"])
-                    self.choices.extend(choices)
+                    if any(c.data is not None for c in choices):
+                        # A typed number means the numbered list shown last (each card numbers
+                        # from 1): after a mid-guide FAQ answer, that is the guide step's buttons.
+                        self.choices = list(choices)
                     out.append(text)
         return out
 
