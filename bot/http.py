@@ -131,16 +131,14 @@ async def _process(request: web.Request, settings: Settings, activity: Activity)
 
     tenant = tenant_of(activity)
     refused = bool(settings.allowed_tenants) and tenant not in settings.allowed_tenants
-    outcome: dict[str, str] = {}
+    turn: list[TurnContext] = []
 
     async def logic(context: TurnContext) -> None:
-        try:
-            if refused:
-                await bot.refuse_tenant(context)
-            else:
-                await bot.on_turn(context)
-        finally:
-            outcome["outcome"] = context.turn_state.get("outcome", "ok")
+        turn.append(context)  # read after the turn-error handler has had its say
+        if refused:
+            await bot.refuse_tenant(context)
+        else:
+            await bot.on_turn(context)
 
     try:
         invoke_response = await adapter.process_activity(authenticated, activity, logic)
@@ -152,7 +150,7 @@ async def _process(request: web.Request, settings: Settings, activity: Activity)
         bot_logger().error("adapter_error", extra={"outcome": "adapter_error", **safe_error_fields(error)})
         return 500, error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "the bot could not process this activity"), "adapter_error"
 
-    result = outcome.get("outcome", "not_run")
+    result = turn[0].turn_state.get("outcome", "ok") if turn else "not_run"
     if result in UNDELIVERED_OUTCOMES:
         recent.release(conversation_id, activity.id)
         return 502, error_response(HTTPStatus.BAD_GATEWAY, "the reply could not be delivered to the channel"), result

@@ -107,6 +107,10 @@ class OutboundReplies:
         path = f"v3/conversations/{quote(conversation_id, safe='')}/activities/{quote(activity_id, safe='')}"
         await self._call("DELETE", service_url, path, oauth_scope, None)
 
+    @property
+    def closed(self) -> bool:
+        return self._session is None or self._session.closed
+
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
@@ -134,7 +138,7 @@ class OutboundReplies:
             raise OutboundError("service_url_not_allowed")
         url = f"{service_url.rstrip('/')}/{path}"
         headers = {}
-        token = await self._token(oauth_scope)
+        token = await self.bearer_token(oauth_scope)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         session = self._client()
@@ -160,7 +164,7 @@ class OutboundReplies:
             await asyncio.sleep(delay)
         raise OutboundError("channel_throttled")  # pragma: no cover - the loop returns or raises
 
-    async def _token(self, oauth_scope: str | None) -> str | None:
+    async def bearer_token(self, oauth_scope: str | None) -> str | None:
         """A bearer token for the channel, or None in anonymous mode.
 
         The SDK builds new credentials (and a new msal application, so an empty token cache) on

@@ -82,6 +82,8 @@ class ChannelRecorder:
 
     received: list[dict] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    connections: set = field(default_factory=set)  # client (host, port) pairs: one per TCP connection
+    redirect_to: str | None = None
     delay_seconds: float = 0.0
     throttle_first: int = 0
     retry_after: str = "0"
@@ -94,6 +96,10 @@ class ChannelRecorder:
         return app
 
     async def handle(self, request: web.Request) -> web.Response:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.connections.add(tuple(peer[:2]) if peer else None)
+        if self.redirect_to:
+            raise web.HTTPTemporaryRedirect(self.redirect_to)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self.throttle_first > 0:
