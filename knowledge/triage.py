@@ -23,6 +23,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 from rapidfuzz.distance import OSA
+from rapidfuzz.process import extractOne
 
 from knowledge.models import Review, Strict
 
@@ -115,6 +116,8 @@ _YamlLoader.add_implicit_resolver(
 
 class _NormaliseSpec(Strict):
     words: dict[str, str]
+    typo_keywords: tuple[str, ...]
+    typo_exceptions: tuple[str, ...]
 
 
 class _EmergencySpec(Strict):
@@ -128,8 +131,6 @@ class _EmergencySpec(Strict):
     negations: tuple[str, ...]
     general_question: tuple[str, ...]
     past: tuple[str, ...]
-    typo_keywords: tuple[str, ...]
-    typo_exceptions: tuple[str, ...]
 
 
 class _WrongTermSpec(Strict):
@@ -180,6 +181,7 @@ class _DisclosureSpec(Strict):
     hypothetical: tuple[str, ...]
     general: tuple[str, ...]
     definite: tuple[str, ...] = Field(min_length=1)
+    long_ago: tuple[str, ...]
     maybe: tuple[str, ...] = Field(min_length=1)
 
 
@@ -198,6 +200,7 @@ class _IdentifyingSpec(Strict):
     dob: tuple[str, ...]
     name_marker: tuple[str, ...]
     not_names: tuple[str, ...]
+    function_words: tuple[str, ...]
     age: tuple[str, ...]
     postcode: tuple[str, ...]
     street: tuple[str, ...]
@@ -295,8 +298,6 @@ class _EmergencyRules:
     negations: _Words
     general_question: _Words
     past: _Words
-    typo_keywords: tuple[str, ...]
-    typo_exceptions: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,7 @@ class _DisclosureRules:
     hypothetical: _Words
     general: _Words
     definite: _Words
+    long_ago: _Words
     maybe: _Words
 
 
@@ -335,6 +337,7 @@ class _IdentifyingRules:
     dob: re.Pattern[str] | None
     name_marker: re.Pattern[str] | None
     not_names: frozenset[str]
+    function_words: frozenset[str]
     age: re.Pattern[str] | None
     postcode: re.Pattern[str] | None
     street: re.Pattern[str] | None
@@ -346,11 +349,20 @@ class _IdentifyingRules:
 
 
 @dataclass(frozen=True)
+class _Typos:
+    keywords: tuple[str, ...]
+    keyword_set: frozenset[str]
+    exceptions: frozenset[str]
+    min_length: int = 6
+
+
+@dataclass(frozen=True)
 class TriageRules:
     """Everything ``triage()`` needs, compiled once from ``content/triage.yaml``."""
 
     review: Review
     words: dict[str, str]
+    typos: _Typos
     emergency: _EmergencyRules
     wrong_terms: tuple[tuple[str, _Words], ...]
     cp: _CpRules
@@ -380,8 +392,6 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         negations=_words(e.negations, vocab),
         general_question=_words(e.general_question, vocab),
         past=_words(e.past, vocab),
-        typo_keywords=tuple(_fold(k) for k in e.typo_keywords),
-        typo_exceptions=frozenset(_fold(k) for k in e.typo_exceptions),
     )
     wrong_terms = tuple(
         sorted(
@@ -431,6 +441,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         hypothetical=_words(d.hypothetical, vocab),
         general=_words(d.general, vocab),
         definite=_words(d.definite, vocab),
+        long_ago=_words(d.long_ago, vocab),
         maybe=_words(d.maybe, vocab),
     )
     ident = spec.identifying
@@ -438,7 +449,8 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         date=_raw(ident.date),
         dob=_raw(ident.dob),
         name_marker=_raw(ident.name_marker),
-        not_names=frozenset(ident.not_names),
+        not_names=frozenset(ident.not_names) | frozenset(ident.function_words),
+        function_words=frozenset(ident.function_words),
         age=_raw(ident.age),
         postcode=_raw(ident.postcode),
         street=_raw(ident.street),
@@ -451,6 +463,11 @@ def _build_rules(spec: TriageFile) -> TriageRules:
     return TriageRules(
         review=spec.review,
         words=words,
+        typos=_Typos(
+            keywords=tuple(_fold(k) for k in spec.normalise.typo_keywords),
+            keyword_set=frozenset(_fold(k) for k in spec.normalise.typo_keywords),
+            exceptions=frozenset(_fold(k) for k in spec.normalise.typo_exceptions),
+        ),
         emergency=emergency,
         wrong_terms=wrong_terms,
         cp=cp,
@@ -555,13 +572,13 @@ def triage(text: str, rules: TriageRules) -> Triage:
     if not isinstance(text, str):
         return _NOTHING
     raw = unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS]
-    normal = normalise_text(raw, rules.words)
+    normal = _correct_typos(normalise_text(raw, rules.words), rules.typos)
     if not normal and not raw.strip():
         return _NOTHING
     variants = [normal]
     single = normalise_text(raw, rules.words, collapse_to=1)
     if single != normal:
-        variants.append(single)
+        variants.append(_correct_typos(single, rules.typos))
 
     emergency = any(_is_emergency(v, rules.emergency) for v in variants)
     return Triage(
@@ -581,18 +598,20 @@ def _token_index(text: str, position: int) -> int:
     return text.count(" ", 0, position)
 
 
-def _correct_typos(text: str, rules: _EmergencyRules) -> str:
-    """Fix a one-letter slip in a long alarm word ("sucidal", "emergancy"); shorter words are left."""
-    keywords = rules.typo_keywords
+def _correct_typos(text: str, typos: _Typos) -> str:
+    """Fix one slip (a swap, a missing or extra letter) in a long keyword ("sucidal", "disclsoure").
+
+    Only words of six letters or more are corrected, and never the real words listed as
+    exceptions, so "kissing" does not become "missing".
+    """
     out = []
     changed = False
     for token in text.split(" "):
-        if len(token) >= 6 and token not in rules.typo_exceptions and not token.isdigit():
-            for keyword in keywords:
-                if token != keyword and abs(len(token) - len(keyword)) <= 1 and OSA.distance(token, keyword, score_cutoff=1) <= 1:
-                    token = keyword
-                    changed = True
-                    break
+        if len(token) >= typos.min_length and token not in typos.keyword_set and token not in typos.exceptions:
+            found = extractOne(token, typos.keywords, scorer=OSA.distance, score_cutoff=1)
+            if found is not None:
+                token = found[0]
+                changed = True
         out.append(token)
     return " ".join(out) if changed else text
 
@@ -602,7 +621,6 @@ def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
     if rules.negations.regex is not None:
         text = rules.negations.regex.sub(" ", text)
         text = " ".join(text.split())
-    text = _correct_typos(text, rules)
     if not text:
         return False
     if rules.standalone_strong.search(text):
@@ -623,6 +641,10 @@ def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
     strong = live_positions(rules.immediacy_strong)
     window = rules.window_words
     if harms and strong and any(abs(s - h) <= 2 * window for s in strong for h in harms):
+        return True
+    # Two separate signs of "now" ("she is with him right now", "he is outside school waiting
+    # for her") are an alarm even when no harm word is typed.
+    if any(0 < abs(a - b) <= window for i, a in enumerate(strong) for b in strong[i + 1 :]):
         return True
 
     weak_signal = bool(rules.standalone_weak.search(text))
@@ -760,7 +782,7 @@ def _disclosure(text: str, rules: TriageRules) -> str | None:
     if d.hypothetical.search(text):
         return None
     if d.definite.search(text):
-        return "disclosure_maybe" if rules.emergency.past.search(text) else "disclosure"
+        return "disclosure_maybe" if d.long_ago.search(text) else "disclosure"
     if d.general.search(text):
         return None
     if d.maybe.search(text):
@@ -802,6 +824,8 @@ def _has_identifying_details(raw: str, rules: _IdentifyingRules) -> bool:
         return True
     if _has_personal_email(raw, rules) or _has_personal_phone(raw, rules):
         return True
+    if _names(raw, rules)[1]:
+        return True
     has_date = rules.date is not None and rules.date.search(raw) is not None
     has_age = rules.age is not None and rules.age.search(raw) is not None
     if not (has_date or has_age):
@@ -809,23 +833,41 @@ def _has_identifying_details(raw: str, rules: _IdentifyingRules) -> bool:
     return _has_name(raw, rules)
 
 
+def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
+    """(a possible first name, a possible full name), from capital letters.
+
+    A capitalised word that is not a known non-name counts as a possible name, unless it starts a
+    sentence; two such words side by side ("Ruby Williams") count as a full name anywhere. A
+    message typed In Title Case tells nothing, so it is not read this way.
+    """
+    matches = list(_CAPITALISED.finditer(raw))
+    capitalised_function_words = sum(
+        1 for m in matches if m.group(0) in rules.function_words and _SENTENCE_START.search(raw[: m.start()]) is None
+    )
+    if capitalised_function_words >= 2:
+        return False, False
+    single = False
+    previous_end = -10
+    previous_was_name = False
+    for match in matches:
+        word = match.group(0)
+        bare = word[:-2] if word.endswith("'s") else word
+        is_candidate = word not in rules.not_names and bare not in rules.not_names
+        at_start = _SENTENCE_START.search(raw[: match.start()]) is not None
+        adjacent = raw[previous_end : match.start()] == " "
+        if is_candidate and adjacent and previous_was_name:
+            return True, True
+        if is_candidate and not at_start:
+            single = True
+        previous_was_name = is_candidate
+        previous_end = match.end()
+    return single, False
+
+
 def _has_name(raw: str, rules: _IdentifyingRules) -> bool:
     if rules.name_marker is not None and rules.name_marker.search(raw):
         return True
-    previous_end = -10
-    previous_was_name = False
-    for match in _CAPITALISED.finditer(raw):
-        word = match.group(0)
-        is_candidate = word not in rules.not_names and word.rstrip("'s") not in rules.not_names
-        at_start = _SENTENCE_START.search(raw[: match.start()]) is not None
-        adjacent = raw[previous_end : match.start()] == " "
-        if is_candidate and not at_start:
-            return True
-        if is_candidate and adjacent and previous_was_name:
-            return True  # a full name at the start of a sentence: "Jade Smith, 14, ..."
-        previous_was_name = is_candidate
-        previous_end = match.end()
-    return False
+    return _names(raw, rules)[0]
 
 
 def _has_personal_email(raw: str, rules: _IdentifyingRules) -> bool:
