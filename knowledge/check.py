@@ -33,7 +33,9 @@ _CONTACT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("web address", re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)),
     (
         "web address",
-        re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:uk|com|org|net|gov|info|io)\b", re.I),
+        re.compile(
+            r"(?<![@\w.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:uk|com|org|net|gov|info|io)\b", re.I
+        ),
     ),
     ("phone link", re.compile(r"\btel:", re.IGNORECASE)),
 )

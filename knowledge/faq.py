@@ -216,7 +216,7 @@ def load_faq(content_dir: Path | None = None) -> Faq:
     assert isinstance(faq_file, FaqFile) and isinstance(synonyms, Synonyms)
     problems = cross_reference_problems(faq_file)
     if problems:
-        raise ContentError(f"{directory / FAQ_FILE}: " + "; ".join(problems))
+        raise ContentError(f"{directory / FAQ_FILE}: bad ids:\n" + "\n".join(f"  {p}" for p in problems))
     return Faq(tuple(faq_file.topics), tuple(faq_file.entries), synonyms, tuple(sections))
 
 

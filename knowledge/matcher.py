@@ -58,7 +58,7 @@ def fold_suffix(word: str) -> str:
     elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
     for suffix in _SUFFIXES:
-        if len(word) - len(suffix) >= 4 and word.endswith(suffix):
+        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
             word = word[: -len(suffix)]
             break
     if len(word) > 3 and word.endswith("e"):
@@ -75,9 +75,11 @@ class Weights:
     """How the three measurements are blended (they sum to 1). Chosen by measurement: see
     ``Thresholds`` and ``tests/eval/run_eval.py --calibrate``."""
 
-    token_set: float = 0.25
-    wratio: float = 0.15
-    terms: float = 0.60
+    token_set: float = 0.2
+    wratio: float = 0.2
+    terms: float = 0.6
+    entry_terms: float = 0.0
+    answer_terms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,20 @@ class MatchResult:
     suggestions: tuple[Candidate, ...] = ()
 
 
+@dataclass(frozen=True)
+class Features:
+    """Per-phrasing measurements of one message, each 0..1, in phrasing order."""
+
+    token_set: list[float]
+    wratio: list[float]
+    terms: list[float]
+    entry_recall: list[float]  # per entry: share of the message's word weight in its phrasings
+    answer_recall: list[float]  # per entry: share found in its answer and detail
+    has_terms: bool
+    exact: int | None  # entry index whose phrasing equals the message after normalising
+    skip: frozenset[int]
+
+
 _UNKNOWN = MatchResult(outcome="unknown", best=None, suggestions=())
 
 
@@ -140,19 +156,28 @@ class FaqMatcher:
                 self._choice_text.append(text)
                 self._choice_content.append(" ".join(terms))
                 self._choice_terms.append(frozenset(terms))
-        self._exact: dict[str, int] = {}
+        self._exact: dict[str, list[int]] = defaultdict(list)
         for choice, text in enumerate(self._choice_text):
-            self._exact.setdefault(text, self._choice_entry[choice])
+            self._exact[text].append(choice)
 
-        # IDF over entries (an entry's phrasings are one document): a word used by every entry
-        # says nothing about which entry is meant.
-        entry_terms: list[set[str]] = [set() for _ in self._entry_ids]
+        # Each entry's vocabulary: its phrasings, and (separately) its answer and detail, whose
+        # words practitioners often use when they ask ("verbatim", "trivialise").
+        self._entry_choice_terms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         for choice, terms in enumerate(self._choice_terms):
-            entry_terms[self._choice_entry[choice]].update(terms)
-        doc_freq: dict[str, int] = defaultdict(int)
-        for terms in entry_terms:
             for term in terms:
-                doc_freq[term] += 1
+                self._entry_choice_terms[term][self._choice_entry[choice]] += 1
+        self._answer_entries: dict[str, set[int]] = defaultdict(set)
+        for index, entry in enumerate(faq.entries):
+            answer = self.normaliser.normalise(f"{entry.answer} {entry.detail or ''}")
+            for term in content_terms(answer):
+                self._answer_entries[term].add(index)
+
+        # IDF over entries (an entry's phrasings and answer are one document): a word used by
+        # every entry says nothing about which entry is meant.
+        doc_freq: dict[str, int] = {
+            term: len(set(self._entry_choice_terms.get(term, {})) | self._answer_entries.get(term, set()))
+            for term in set(self._entry_choice_terms) | set(self._answer_entries)
+        }
         n = len(self._entry_ids)
         self._idf: dict[str, float] = {t: math.log((n + 1) / df) for t, df in doc_freq.items()}
         self._unknown_idf = math.log(n + 1) * self.thresholds.unknown_word_weight
@@ -173,7 +198,7 @@ class FaqMatcher:
         """Content words, with a word the FAQ never uses read as the closest FAQ word (typos)."""
         terms: list[str] = []
         for term in content_terms(normalised):
-            if term not in self._idf and len(term) >= 4:
+            if term not in self._idf and len(term) >= 5:
                 found = process.extractOne(
                     term,
                     self._vocabulary,
@@ -185,18 +210,17 @@ class FaqMatcher:
             terms.append(term)
         return list(dict.fromkeys(terms))
 
-    def scores(self, text: str, *, holding_out: tuple[str, str] | None = None) -> list[Candidate]:
-        """Every entry with a score (0-100), best first. Empty when the message has no words.
+    def features(self, text: str, *, holding_out: tuple[str, str] | None = None) -> Features | None:
+        """The per-phrasing measurements for a message; None when it has no words.
 
-        ``holding_out=(entry_id, phrasing)`` scores as if that phrasing were not in the FAQ, so
+        ``holding_out=(entry_id, phrasing)`` measures as if that phrasing were not in the FAQ, so
         the content check and the calibration can treat each alternate as unseen text.
         """
-        skip = {c for c, p in enumerate(self._choice_phrasing) if p == holding_out}
         normalised = self.normaliser.normalise(text)
         if not normalised:
-            return []
+            return None
+        skip = frozenset(c for c, p in enumerate(self._choice_phrasing) if p == holding_out)
         terms = self._read_terms(normalised)
-        w = self.weights
 
         query_weight = sum(self._idf.get(t, self._unknown_idf) for t in terms)
         shared: dict[int, float] = defaultdict(float)
@@ -206,6 +230,28 @@ class FaqMatcher:
                 continue
             for choice in self._choices_with[term]:
                 shared[choice] += idf
+        held_terms = self._choice_terms[next(iter(skip))] if skip else frozenset()
+        held_entry = self._choice_entry[next(iter(skip))] if skip else -1
+        entry_recall = [0.0] * len(self._entry_ids)
+        answer_recall = [0.0] * len(self._entry_ids)
+        if query_weight > 0:
+            for term in terms:
+                idf = self._idf.get(term)
+                if idf is None:
+                    continue
+                for entry, count in self._entry_choice_terms.get(term, {}).items():
+                    if entry == held_entry and term in held_terms and count <= len(skip):
+                        continue
+                    entry_recall[entry] += idf / query_weight
+                for entry in self._answer_entries.get(term, ()):
+                    answer_recall[entry] += idf / query_weight
+
+        term_scores = [0.0] * len(self._choice_text)
+        for choice, overlap in shared.items():
+            # harmonic mean of "the message is explained" and "the phrasing is covered"
+            recall = overlap / query_weight
+            precision = overlap / self._choice_weight[choice]
+            term_scores[choice] = 2 * recall * precision / (recall + precision)
 
         content = " ".join(terms)
         token_set = [0.0] * len(self._choice_text)
@@ -220,36 +266,47 @@ class FaqMatcher:
         ):
             wratio[choice] = score / 100.0
 
+        exact = next(
+            (self._choice_entry[c] for c in self._exact.get(normalised, ()) if c not in skip), None
+        )
+        return Features(
+            token_set, wratio, term_scores, entry_recall, answer_recall, bool(terms), exact, skip
+        )
+
+    def rank(self, features: Features, weights: Weights | None = None) -> list[Candidate]:
+        """Blend the measurements into one 0-100 score per entry, best first."""
+        w = weights or self.weights
         best = [0.0] * len(self._entry_ids)
         for choice, entry in enumerate(self._choice_entry):
-            if choice in skip:
+            if choice in features.skip:
                 continue
-            overlap = shared.get(choice, 0.0)
-            if query_weight > 0 and self._choice_weight[choice] > 0:
-                # harmonic mean of "the message is explained" and "the phrasing is covered"
-                recall = overlap / query_weight
-                precision = overlap / self._choice_weight[choice]
-                term_score = 0.0 if overlap == 0 else 2 * recall * precision / (recall + precision)
+            term_score = features.terms[choice]
+            if features.has_terms and term_score == 0.0:
+                # no meaning-bearing word in common: only surface similarity counts, at its weight
+                score = w.wratio * features.wratio[choice]
             else:
-                term_score = 0.0
-            score = w.token_set * token_set[choice] + w.wratio * wratio[choice] + w.terms * term_score
-            if terms and overlap == 0:
-                score = min(score, w.wratio * wratio[choice])  # no shared meaning-bearing word
+                score = (
+                    w.token_set * features.token_set[choice]
+                    + w.wratio * features.wratio[choice]
+                    + w.terms * term_score
+                )
             if score > best[entry]:
                 best[entry] = score
-
-        if skip:
-            exact = next(
-                (self._choice_entry[c] for c, t in enumerate(self._choice_text)
-                 if t == normalised and c not in skip),
-                None,
-            )
-        else:
-            exact = self._exact.get(normalised)
-        if exact is not None:
-            best[exact] = 1.0
+        if w.entry_terms or w.answer_terms:
+            for entry in range(len(best)):
+                best[entry] += (
+                    w.entry_terms * features.entry_recall[entry]
+                    + w.answer_terms * features.answer_recall[entry]
+                )
+        if features.exact is not None:
+            best[features.exact] = 1.0
         ranked = sorted(range(len(best)), key=lambda i: best[i], reverse=True)
         return [Candidate(self._entry_ids[i], round(best[i] * 100, 2)) for i in ranked]
+
+    def scores(self, text: str, *, holding_out: tuple[str, str] | None = None) -> list[Candidate]:
+        """Every entry with a score (0-100), best first. Empty when the message has no words."""
+        found = self.features(text, holding_out=holding_out)
+        return [] if found is None else self.rank(found)
 
     def match(self, text: str) -> MatchResult:
         ranked = self.scores(text)
@@ -258,13 +315,20 @@ class FaqMatcher:
         return self.decide(ranked)
 
     def decide(self, ranked: list[Candidate]) -> MatchResult:
-        """Apply the thresholds to a ranked list (split out so calibration can reuse the scores)."""
-        t = self.thresholds
-        top = ranked[0]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if top.score < t.suggest:
-            return MatchResult(outcome="unknown", best=top, suggestions=())
-        window = [c for c in ranked[:3] if c.score >= max(t.suggest, top.score - t.suggestion_window)]
-        if top.score >= 100.0 or (top.score >= t.answer and top.score - runner_up >= t.margin):
-            return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
-        return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))
+        return decide(ranked, self.thresholds)
+
+
+def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
+    """Apply thresholds to a ranked list (a function, so calibration can try many thresholds
+    over scores computed once)."""
+    if not ranked:
+        return _UNKNOWN
+    top = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if top.score < t.suggest:
+        return MatchResult(outcome="unknown", best=top, suggestions=())
+    floor = max(t.suggest, top.score - t.suggestion_window)
+    window = [c for c in ranked[:3] if c.score >= floor]
+    if top.score >= 100.0 or (top.score >= t.answer and top.score - runner_up >= t.margin):
+        return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
+    return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))

@@ -1,0 +1,139 @@
+"""``make check-content``: catches the content mistakes that would mislead a practitioner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from knowledge.check import check_content, contact_details_in, main
+from tests.unit.faq_fixture import SECTIONS, faq_copy, write_content
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _check(tmp_path: Path, faq: dict | None = None, sections: dict | None = None):
+    return check_content(write_content(tmp_path, faq=faq, sections=sections), TODAY)
+
+
+def test_good_content_passes(tmp_path: Path) -> None:
+    report = _check(tmp_path)
+    assert report.ok, report.errors
+
+
+def test_the_shipped_content_passes() -> None:
+    report = check_content(None, TODAY)
+    assert report.ok, "\n".join(report.errors)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Call 0808 800 5000 for advice.", "phone number"),
+        ("ring +44 344 381 4772", "phone number"),
+        ("Childline is on 0800 1111", "phone number"),
+        ("email help@nspcc.org.uk", "email address"),
+        ("see https://www.ceop.police.uk/Safety-Centre/", "web address"),
+        ("go to www.childline.org.uk", "web address"),
+        ("visit report.iwf.org.uk", "web address"),
+        ("or call NHS 111", "phone number"),
+    ],
+)
+def test_contact_details_in_answer_text_are_found(text: str, kind: str) -> None:
+    assert any(found.startswith(kind) for found in contact_details_in(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If a child is in immediate danger, call 999.",
+        "Otherwise call the police on 101.",
+        "The Online Safety Act 2023 received Royal Assent on 26 October 2023.",
+        "Under 13s, and young people under 18.",
+        "e.g. the DSL, i.e. the lead.",
+    ],
+)
+def test_allowed_numbers_and_ordinary_text_pass(text: str) -> None:
+    assert contact_details_in(text) == []
+
+
+def test_phone_number_in_an_answer_fails_naming_entry_and_field(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][7]["detail"] = "Ring them on 0344 381 4772."
+    report = _check(tmp_path, faq=data)
+    assert not report.ok
+    assert any("posh-helpline.detail" in e and "0344 381 4772" in e for e in report.errors)
+
+
+def test_wrong_term_outside_terminology_entries_fails(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][2]["answer"] = "Never forward child pornography."
+    report = _check(tmp_path, faq=data)
+    assert any("evidence-do-not-view-or-forward.answer" in e and "child sexual abuse material" in e
+               for e in report.errors)
+
+
+def test_a_briefing_section_nobody_cites_fails(tmp_path: Path) -> None:
+    sections = {"sections": [*SECTIONS["sections"], {"id": "indicators", "title": "Indicators", "covers": "x"}]}
+    report = _check(tmp_path, sections=sections)
+    assert any("'indicators'" in e and "cited by no FAQ entry" in e for e in report.errors)
+
+
+def test_unknown_citations_fail(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][0]["sources"] = [
+        {"briefing": "introduction"},
+        {"briefing": "no-such-section"},
+        {"reference": "contacts.yaml#samaritans"},
+        {"reference": "somewhere else"},
+    ]
+    errors = "\n".join(_check(tmp_path, faq=data).errors)
+    assert "unknown briefing section 'no-such-section'" in errors
+    assert "'contacts.yaml#samaritans' names an unknown service" in errors
+    assert "'somewhere else' is not" in errors
+
+
+def test_an_alternate_that_belongs_to_another_entry_fails_with_both_ids(tmp_path: Path) -> None:
+    data = faq_copy()
+    # evidence-preserve's alternate, differing only in case and punctuation, filed under POSH
+    data["entries"][7]["alternates"].append("Preserve evidence on the PHONE!")
+    report = _check(tmp_path, faq=data)
+    assert any(
+        "entry posh-helpline" in e and "evidence-preserve" in e and "Preserve evidence" in e
+        for e in report.errors
+    )
+
+
+def test_overdue_review_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][0]["review"] = {"owner": "lead", "last_reviewed": "2025-01-01", "review_by": "2025-06-01"}
+    report = _check(tmp_path, faq=data)
+    assert report.ok
+    assert any("terminology-why-not-child-pornography" in w and "overdue" in w for w in report.warnings)
+    assert not check_content(write_content(tmp_path / "b", faq=data), dt.date(2025, 5, 1)).warnings
+
+
+def test_schema_errors_are_reported_not_raised(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][0]["topic"] = "nonsense"
+    report = _check(tmp_path, faq=data)
+    assert not report.ok and "unknown topic 'nonsense'" in report.errors[0]
+
+
+def test_command_exits_1_with_readable_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = faq_copy()
+    data["entries"][0]["answer"] = "Email a@b.org."
+    directory = write_content(tmp_path, faq=data)
+    assert main(["--content-dir", str(directory), "--today", "2026-12-01"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR: faq.yaml entry terminology-why-not-child-pornography.answer" in out
+    assert "FAILED: 1 error(s)" in out
+
+
+def test_command_exits_0_and_prints_overdue_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = write_content(tmp_path)
+    assert main(["--content-dir", str(directory), "--today", "2030-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING:" in out and "review overdue" in out
+    assert "content OK" in out

@@ -1,0 +1,153 @@
+"""The matcher answers when it is sure, suggests when it is not, and admits when it does not know."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from knowledge.faq import Faq, load_faq
+from knowledge.matcher import Candidate, FaqMatcher, Thresholds, decide, fold_suffix
+from tests.unit.faq_fixture import write_content
+
+
+@pytest.fixture(scope="module")
+def fixture_faq(tmp_path_factory: pytest.TempPathFactory) -> Faq:
+    return load_faq(write_content(tmp_path_factory.mktemp("faq")))
+
+
+@pytest.fixture(scope="module")
+def matcher(fixture_faq: Faq) -> FaqMatcher:
+    return FaqMatcher(fixture_faq)
+
+
+@pytest.fixture(scope="module")
+def real_matcher() -> FaqMatcher:
+    return FaqMatcher(load_faq())
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        ("ceop number?", "ceop-how-to-report"),
+        ("POSH", "posh-helpline"),
+        ("Why shouldn't I say child pornography?", "terminology-why-not-child-pornography"),
+        ("is it ok to call it child porn??", "terminology-why-not-child-pornography"),
+        ("should i delete the messages on her phone", "evidence-preserve"),
+        ("how do I write down what the kid told me", "disclosure-record-verbatim"),
+    ],
+)
+def test_clear_questions_and_fragments_are_answered(matcher: FaqMatcher, text: str, entry_id: str) -> None:
+    result = matcher.match(text)
+    assert result.outcome == "answer"
+    assert result.best.entry_id == entry_id
+
+
+def test_typos_still_reach_the_entry(matcher: FaqMatcher) -> None:
+    result = matcher.match("shoud i delet the mesages")
+    assert result.best.entry_id == "evidence-preserve"
+    assert result.outcome in ("answer", "suggest")
+
+
+@pytest.mark.parametrize(
+    "text", ["payroll deadline", "what is the weather tomorrow", "how do I reset my password", "what is the"]
+)
+def test_out_of_scope_is_unknown(matcher: FaqMatcher, text: str) -> None:
+    assert matcher.match(text).outcome == "unknown"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!...", "🙂🙂", "\x00"])
+def test_empty_or_symbol_only_messages_are_unknown_without_crashing(matcher: FaqMatcher, text: str) -> None:
+    result = matcher.match(text)
+    assert result.outcome == "unknown"
+    assert result.best is None
+
+
+def test_scores_rank_every_entry_best_first(matcher: FaqMatcher, fixture_faq: Faq) -> None:
+    ranked = matcher.scores("report grooming to ceop")
+    assert {c.entry_id for c in ranked} == {e.id for e in fixture_faq.entries}
+    assert [c.score for c in ranked] == sorted((c.score for c in ranked), reverse=True)
+    assert ranked[0].entry_id == "ceop-how-to-report"
+    assert all(0 <= c.score <= 100 for c in ranked)
+
+
+def test_a_phrasing_held_out_no_longer_matches_itself_exactly(matcher: FaqMatcher) -> None:
+    phrasing = "preserve evidence on the phone"
+    assert matcher.scores(phrasing)[0].score == 100
+    held = matcher.scores(phrasing, holding_out=("evidence-preserve", phrasing))
+    assert held[0].score < 100
+
+
+def test_close_runner_up_turns_an_answer_into_a_suggestion() -> None:
+    t = Thresholds(answer=60, margin=10, suggest=30)
+    close = [Candidate("a", 80), Candidate("b", 75), Candidate("c", 70), Candidate("d", 65)]
+    result = decide(close, t)
+    assert result.outcome == "suggest"
+    assert [c.entry_id for c in result.suggestions] == ["a", "b", "c"]  # never more than three
+    clear = decide([Candidate("a", 80), Candidate("b", 60)], t)
+    assert clear.outcome == "answer" and clear.best.entry_id == "a"
+    low = decide([Candidate("a", 29), Candidate("b", 5)], t)
+    assert low.outcome == "unknown"
+
+
+def test_suggestions_only_include_plausible_entries() -> None:
+    t = Thresholds(answer=90, margin=10, suggest=30, suggestion_window=20)
+    result = decide([Candidate("a", 50), Candidate("b", 45), Candidate("c", 25)], t)
+    assert result.outcome == "suggest"
+    assert [c.entry_id for c in result.suggestions] == ["a", "b"]
+
+
+def test_thresholds_govern_the_outcome(fixture_faq: Faq) -> None:
+    never_answers = FaqMatcher(fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0))
+    assert never_answers.match("report online grooming to ceop please").outcome != "answer"
+
+
+def test_suffix_folding_joins_word_forms() -> None:
+    assert fold_suffix("grooming") == fold_suffix("groomed") == fold_suffix("groom")
+    assert fold_suffix("disclosure") == fold_suffix("disclosed") == fold_suffix("discloses")
+    assert fold_suffix("images") == fold_suffix("image")
+    assert fold_suffix("ceop") == "ceop"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_any_message_gets_a_well_formed_result(text: str) -> None:
+    faq = load_faq(write_content(Path(__import__("tempfile").mkdtemp())))
+    result = FaqMatcher(faq).match(text)
+    assert result.outcome in ("answer", "suggest", "unknown")
+    assert len(result.suggestions) <= 3
+    assert len({c.entry_id for c in result.suggestions}) == len(result.suggestions)
+    if result.outcome != "unknown":
+        assert result.best is not None
+
+
+# --- the shipped FAQ ---------------------------------------------------------------------------
+
+
+def test_every_shipped_question_answers_its_own_entry(real_matcher: FaqMatcher) -> None:
+    faq = load_faq()
+    wrong = [
+        (e.id, real_matcher.match(e.question).best)
+        for e in faq.entries
+        if real_matcher.match(e.question).outcome != "answer"
+        or real_matcher.match(e.question).best.entry_id != e.id
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [("ceop number?", {"ceop-how-to-report", "ceop-what-is-it"}), ("posh", {"posh-helpline"})],
+)
+def test_shipped_faq_answers_service_fragments(real_matcher: FaqMatcher, text: str, entry_id: set) -> None:
+    result = real_matcher.match(text)
+    assert result.outcome == "answer"
+    assert result.best.entry_id in entry_id
+
+
+@pytest.mark.parametrize("text", ["payroll deadline", "printer is jammed", "hi"])
+def test_shipped_faq_does_not_answer_out_of_scope(real_matcher: FaqMatcher, text: str) -> None:
+    assert real_matcher.match(text).outcome == "unknown"
