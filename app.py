@@ -47,6 +47,7 @@ def create_app(
     app[ADAPTER] = adapter
     add_routes(app)
     app.cleanup_ctx.append(_purge_expired_state)
+    app.on_cleanup.append(lambda _app: storage.close())
     return app
 
 

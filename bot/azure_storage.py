@@ -30,13 +30,13 @@ import aiohttp
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
+    DeserializationError,
     HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.storage.blob import LinearRetry
-from azure.storage.blob.aio import BlobServiceClient, ContainerClient
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
 from botbuilder.azure import BlobStorage, BlobStorageSettings, CosmosDbPartitionedConfig, CosmosDbPartitionedStorage
 
 from bot.settings import Settings
@@ -67,6 +67,8 @@ async def bounded(call: Awaitable[T], timeout_seconds: float) -> T:
         if is_conflict(error):
             raise StorageConflict("state changed since it was read") from error
         raise StorageUnavailable(f"state storage answered with an error ({type(error).__name__})") from error
+    except DeserializationError as error:  # e.g. a gateway's HTML error page instead of the service's XML
+        raise StorageUnavailable(f"state storage answered with something else ({type(error).__name__})") from error
     except (asyncio.TimeoutError, OSError, aiohttp.ClientError) as error:
         raise StorageUnavailable(f"state storage did not answer ({type(error).__name__})") from error
 
@@ -91,6 +93,7 @@ class CheckedBlobStorage(BlobStorage):
             connection_timeout=timeout_seconds,
             read_timeout=timeout_seconds,
         )
+        self._service = service
         self._container: ContainerClient = service.get_container_client(settings.container_name)
         self._container_exists = False
 
@@ -155,7 +158,7 @@ class CheckedBlobStorage(BlobStorage):
             await self._ensure_container()
 
     async def close(self) -> None:
-        await self._container.close()
+        await self._service.close()
 
 
 def build_blob_storage(settings: Settings, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS) -> CheckedBlobStorage:

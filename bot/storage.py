@@ -144,6 +144,12 @@ class ExpiringStorage(Storage):
         else:
             await self.inner.read(["readyz-probe"])
 
+    async def close(self) -> None:
+        """Release the store's connections (Blob/Cosmos clients); nothing to do for memory."""
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            await close()
+
     def purge_expired(self) -> int:
         """Drop expired items from an in-memory store; returns how many went."""
         if not isinstance(self.inner, MemoryStorage):
