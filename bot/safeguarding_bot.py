@@ -128,6 +128,21 @@ class SafeguardingBot(TeamsActivityHandler):
         self._outcome(context, "welcome")
         await send_replies(context, [welcome_reply(self.knowledge.messages.text("welcome"))])
 
+    # ---------------------------------------------------------------- edits and deletions
+
+    async def on_message_update_activity(self, turn_context: TurnContext) -> None:
+        await self._forget_conversation(turn_context, "message_edited")
+
+    async def on_message_delete_activity(self, turn_context: TurnContext) -> None:
+        await self._forget_conversation(turn_context, "message_deleted")
+
+    async def _forget_conversation(self, context: TurnContext, outcome: str) -> None:
+        """A practitioner who edits or deletes a message takes back what they said: purge what the
+        conversation stored (where they were in the guide and what they answered), say nothing."""
+        self._outcome(context, outcome)
+        await self.conversation_state.load(context)
+        await self.conversation_state.delete(context)
+
     # ---------------------------------------------------------------- messages
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
