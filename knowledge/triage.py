@@ -187,6 +187,7 @@ class _DisclosureSpec(Strict):
 
 class _ReferralSpec(Strict):
     patterns: tuple[str, ...] = Field(min_length=1)
+    topic_words: tuple[str, ...]
     specific_services: tuple[str, ...]
 
 
@@ -369,6 +370,7 @@ class TriageRules:
     intents: _IntentRules
     disclosure: _DisclosureRules
     referrals: _Words
+    referral_topic: _Words
     specific_services: _Words
     identifying: _IdentifyingRules
 
@@ -474,6 +476,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         intents=intents,
         disclosure=disclosure,
         referrals=_words(spec.referrals.patterns, vocab),
+        referral_topic=_words(spec.referrals.topic_words, vocab),
         specific_services=_words([norm(s) for s in spec.referrals.specific_services], vocab),
         identifying=identifying,
     )
@@ -772,9 +775,18 @@ def _intent(variants: list[str], rules: TriageRules) -> str | None:
         return "help"
     if intents.topics_patterns.search(rest):
         return "topics"
-    if rules.referrals.search(rest) and not rules.specific_services.search(rest):
+    if _is_referral_ask(rest, rules):
         return "referrals"
     return None
+
+
+def _is_referral_ask(text: str, rules: TriageRules) -> bool:
+    """The general "who do I ring / contacts / out of hours" ask, not a named service's number."""
+    match = rules.referrals.search(text)
+    if match is None or rules.specific_services.search(text):
+        return False
+    said_nothing_more = len(text[match.end() :].split()) <= 2
+    return said_nothing_more or rules.referral_topic.search(text) is not None
 
 
 def _disclosure(text: str, rules: TriageRules) -> str | None:
