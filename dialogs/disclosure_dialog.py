@@ -74,6 +74,11 @@ class FlowPosition:
             return None
         if not isinstance(started_at, str):
             return None
+        try:
+            if datetime.fromisoformat(started_at).tzinfo is None:
+                return None
+        except ValueError:
+            return None
         return cls(path=tuple(path), started_at=started_at)
 
     def to_state(self) -> dict:
@@ -211,9 +216,13 @@ class DisclosureDialog(InterruptibleDialog):
         return replies
 
     async def _lost(self, dialog_context: DialogContext) -> DialogTurnResult:
-        """State from an older version of the flow: say so safely and start again."""
+        """State from an older version of the flow: say so safely (999 first if needed), start again."""
         log.warning("disclosure_state_unreadable", extra={"outcome": "disclosure_restarted"})
-        await send_replies(dialog_context.context, [Reply.plain(self.flow.messages.restarted)])
+        replies = [Reply.plain(self.flow.messages.restarted)]
+        text = (dialog_context.context.activity.text or "").strip()
+        if text and getattr(self._triage(text), "emergency", False):
+            replies.insert(0, notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True))
+        await send_replies(dialog_context.context, replies)
         position = FlowPosition.begin(self.flow.start, self._now())
         return await dialog_context.replace_dialog(STEP_LOOP, position.to_state())
 

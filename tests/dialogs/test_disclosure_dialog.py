@@ -337,17 +337,29 @@ async def test_a_fault_finding_referral_routes_does_not_break_the_guide(flow):
     assert replies[0].text.startswith(flow.messages.summary_title)
 
 
-async def test_state_from_an_older_flow_restarts_cleanly(flow):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"path": ["a-step-since-removed"], "started_at": "2026-11-25T09:41:00+00:00"},
+        {"path": ["danger", "with-child"], "started_at": "not a time"},
+        {"path": [], "started_at": "2026-11-25T09:41:00+00:00"},
+        None,
+    ],
+)
+@pytest.mark.parametrize("message", ["no", "she is in immediate danger"])
+async def test_state_from_an_older_flow_restarts_cleanly(flow, options, message):
     storage = MemoryStorage()
     before = Conversation(make_dialog(flow), storage=storage)
     await before.say(START)
     state = await storage.read(["test/conversations/Convo1"])
     stack = state["test/conversations/Convo1"]["DialogState"].dialog_stack
-    stack[0].state["dialogs"].dialog_stack[0].state["options"] = {"path": ["a-step-since-removed"], "started_at": "x"}
+    stack[0].state["dialogs"].dialog_stack[0].state["options"] = options
     await storage.write(state)
     after = Conversation(make_dialog(flow), storage=storage)
-    replies = await after.say("yes")
-    assert replies[0].text == flow.messages.restarted
+    replies = await after.say(message)
+    if "danger" in message:
+        assert "999" in replies[0].text
+    assert flow.messages.restarted in [reply.text for reply in replies[:2]]
     assert replies[-1].text.startswith(DANGER)
 
 
