@@ -12,7 +12,7 @@ Order matters and is the safety contract of the bot:
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from botbuilder.core import ConversationState, TurnContext
@@ -74,10 +74,11 @@ class SafeguardingBot(TeamsActivityHandler):
             flow=knowledge.flow,
             triage_rules=knowledge.triage_rules,
             messages=knowledge.messages,
-            answer_question=self.answer_question,
+            answer_question=self.answer_in_flow,
             act_routes=self.act_routes,
-            support_routes=self.support_routes,
+            service_routes=self.service_routes,
             clock=self.clock,
+            expire_after=timedelta(seconds=settings.state_ttl_seconds),
         )
         self.dialogs.add(self.disclosure)
 
@@ -289,8 +290,17 @@ class SafeguardingBot(TeamsActivityHandler):
             )
         ]
 
-    def support_routes(self) -> list[Reply]:
-        return [referral_cards.route_reply(self.knowledge.directory.advice_for("posh", self.clock()))]
+    def service_routes(self, service_ids) -> list[Reply]:
+        now = self.clock()
+        return [referral_cards.route_reply(self.knowledge.directory.advice_for(i, now)) for i in service_ids]
+
+    def answer_in_flow(self, text: str) -> list[Reply] | None:
+        """A question typed mid-guide: answered only when the bot is sure, else the guide re-asks."""
+        if self.knowledge.directory.interpret(text) is None:
+            result = self.knowledge.matcher.match(text)
+            if result.outcome != "answer":
+                return None
+        return self.answer_question(text)
 
     async def _start_disclosure(self, context: TurnContext, dialog_context=None) -> None:
         if not self._is_personal(context):
