@@ -23,7 +23,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 from rapidfuzz.distance import OSA
-from rapidfuzz.process import extractOne
+from rapidfuzz.process import extract, extractOne
 
 from knowledge.models import Review, Strict
 
@@ -266,10 +266,36 @@ def _expand(pattern: str, vocabulary: dict[str, tuple[str, ...]], depth: int = 0
     return _MACRO.sub(replace, pattern)
 
 
+_SHARED_PREFIX = re.compile(r"^(<[a-z_]+>(?:\( <w>\)\{\d+,\d+\})? )(.+)$")
+
+
+def _factor_prefixes(patterns: tuple[str, ...] | list[str]) -> list[str]:
+    """Merge patterns that start alike ("<child_subject>( <w>){0,4} ...") into one alternation.
+
+    Same matches, far less work: otherwise the regex engine retries the shared, costly start of
+    each pattern at every word of the message.
+    """
+    groups: dict[str, list[str]] = {}
+    merged: list[str] = []
+    for pattern in patterns:
+        match = _SHARED_PREFIX.match(str(pattern))
+        if match:
+            if match.group(1) not in groups:
+                groups[match.group(1)] = []
+                merged.append(match.group(1))
+            groups[match.group(1)].append(match.group(2))
+        else:
+            merged.append(str(pattern))
+    return [
+        f"{item}(?:{'|'.join(f'(?:{tail})' for tail in groups[item])})" if item in groups else item
+        for item in merged
+    ]
+
+
 def _words(patterns: tuple[str, ...] | list[str], vocabulary: dict[str, tuple[str, ...]]) -> _Words:
     if not patterns:
         return _Words(regex=None)
-    body = "|".join(f"(?:{_expand(str(p), vocabulary)})" for p in patterns)
+    body = "|".join(f"(?:{_expand(p, vocabulary)})" for p in _factor_prefixes(patterns))
     try:
         regex = re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
     except re.error as exc:
@@ -315,6 +341,7 @@ class _IntentRules:
     fillers: re.Pattern[str] | None
     phrases: dict[str, str]  # normalised phrase -> intent
     fuzzy_phrases: tuple[tuple[str, str], ...]
+    fuzzy_choices: tuple[str, ...]
     answer_patterns: dict[str, _Words]
     help_patterns: _Words
     topics_patterns: _Words
@@ -357,9 +384,12 @@ class _Typos:
     min_length: int = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TriageRules:
     """Everything ``triage()`` needs, compiled once from ``content/triage.yaml``."""
+
+    def __repr__(self) -> str:  # the compiled patterns are long; a test failure should stay readable
+        return f"TriageRules(review_by={self.review.review_by})"
 
     review: Review
     words: dict[str, str]
@@ -418,6 +448,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         for phrase in i.phrases[intent]:
             key = norm(str(phrase))
             phrases.setdefault(key, intent)
+    fuzzy_phrases = tuple((k, v) for k, v in phrases.items() if len(k.replace(" ", "")) >= 3)
     fillers = sorted({norm(f) for f in i.fillers if norm(f)}, key=len, reverse=True)
     filler_alt = "|".join(re.escape(f) for f in fillers)
     greetings = sorted(
@@ -426,7 +457,8 @@ def _build_rules(spec: TriageFile) -> TriageRules:
     intents = _IntentRules(
         fillers=re.compile(rf"^(?:(?:{filler_alt}) )+|(?: (?:{filler_alt}))+$") if fillers else None,
         phrases=phrases,
-        fuzzy_phrases=tuple((k, v) for k, v in phrases.items() if len(k.replace(" ", "")) >= 3),
+        fuzzy_phrases=fuzzy_phrases,
+        fuzzy_choices=tuple(k for k, _ in fuzzy_phrases),
         answer_patterns={k: _words(v, vocab) for k, v in i.answer_patterns.items()},
         help_patterns=_words(i.help_patterns, vocab),
         topics_patterns=_words(i.topics_patterns, vocab),
@@ -723,18 +755,15 @@ def _fuzzy_phrase(text: str, rules: _IntentRules) -> str | None:
     if text in rules.fuzzy_never or any(token in rules.fuzzy_never for token in text.split()):
         return None
     best: tuple[int, int, str] | None = None
-    for order, (phrase, intent) in enumerate(rules.fuzzy_phrases):
+    for phrase, distance, order in extract(text, rules.fuzzy_choices, scorer=OSA.distance, score_cutoff=2, limit=None):
         length = max(len(text), len(phrase))
         allowed = 0 if length <= 2 else 1 if length <= 9 else 2
-        if abs(len(text) - len(phrase)) > allowed:
-            continue
-        distance = OSA.distance(text, phrase, score_cutoff=allowed)
         if distance > allowed:
             continue
         if length <= 4 and sorted(text) != sorted(phrase):
             continue  # a short word: only a swap of two letters is a typo
         if best is None or (distance, order) < best[:2]:
-            best = (distance, order, intent)
+            best = (distance, order, rules.fuzzy_phrases[order][1])
     return best[2] if best else None
 
 
@@ -782,10 +811,10 @@ def _intent(variants: list[str], rules: TriageRules) -> str | None:
 
 def _is_referral_ask(text: str, rules: TriageRules) -> bool:
     """The general "who do I ring / contacts / out of hours" ask, not a named service's number."""
-    match = rules.referrals.search(text)
-    if match is None or rules.specific_services.search(text):
+    matches = list(rules.referrals.finditer(text))
+    if not matches or rules.specific_services.search(text):
         return False
-    said_nothing_more = len(text[match.end() :].split()) <= 2
+    said_nothing_more = len(text[matches[-1].end() :].split()) <= 2
     return said_nothing_more or rules.referral_topic.search(text) is not None
 
 
