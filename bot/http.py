@@ -23,7 +23,8 @@ from http import HTTPStatus
 
 from aiohttp import web
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, DeliveryModes
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
+from botbuilder.schema.teams import TeamsChannelData
 
 from bot.auth import AuthenticationFailed
 from bot.dedupe import RecentActivities
@@ -36,6 +37,11 @@ BOT = web.AppKey("bot", object)
 STORAGE = web.AppKey("storage", object)
 KNOWLEDGE = web.AppKey("knowledge", object)
 RECENT_ACTIVITIES = web.AppKey("recent_activities", RecentActivities)
+
+# Invoke activities the bot answers. Its cards use Action.Submit (a message), so none yet: any
+# other invoke gets the protocol's 501 without running the SDK's invoke parsing, which crashes
+# on malformed values (found by the fuzz test).
+HANDLED_INVOKES: frozenset[str] = frozenset()
 
 # Turn outcomes that mean the channel did not get our reply.
 UNDELIVERED_OUTCOMES = frozenset({"reply_failed"})
@@ -53,24 +59,75 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 def parse_activity(raw: bytes) -> Activity | web.Response:
+    """The request body as an Activity, or the 400 that says why it is not one.
+
+    The SDK trusts the shape of what it is given: an empty channelId, a mention entity without an
+    id, a non-object channelData or a field that will not serialise back each crashed a turn (found
+    by tests/hardening/test_fuzz.py). The Bot Framework protocol requires type, channelId,
+    conversation, from and recipient; everything the SDK reaches into is checked here.
+    """
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return error_response(HTTPStatus.BAD_REQUEST, "body is not valid JSON")
     if not isinstance(body, dict):
         return error_response(HTTPStatus.BAD_REQUEST, "body must be a JSON object (an activity)")
+    problem = activity_shape_problem(body)
+    if problem:
+        return error_response(HTTPStatus.BAD_REQUEST, problem)
     try:
         activity = Activity().deserialize(body)
+        activity.serialize()  # replies copy fields from it; one that cannot go back out is refused now
+        if activity.channel_id == "msteams" and activity.channel_data is not None:
+            TeamsChannelData().deserialize(activity.channel_data)
     except Exception:  # noqa: BLE001 - msrest raises several types for wrongly typed fields
         return error_response(HTTPStatus.BAD_REQUEST, "body is not a valid activity")
-    if not isinstance(activity.type, str) or not activity.type:
-        return error_response(HTTPStatus.BAD_REQUEST, "activity has no type")
-    for name in ("id", "channel_id", "service_url", "delivery_mode"):
-        if getattr(activity, name) is not None and not isinstance(getattr(activity, name), str):
-            return error_response(HTTPStatus.BAD_REQUEST, "body is not a valid activity")
-    if activity.conversation is None or not isinstance(activity.conversation.id, str) or not activity.conversation.id:
-        return error_response(HTTPStatus.BAD_REQUEST, "activity has no conversation id")
     return activity
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _is_account(value: object, *, needs_id: bool = False) -> bool:
+    if not isinstance(value, dict):
+        return False
+    return _is_text(value.get("id")) if needs_id else value.get("id") is None or isinstance(value.get("id"), str)
+
+
+def activity_shape_problem(body: dict) -> str | None:
+    """What is wrong with the shape of an activity, or None."""
+    if not _is_text(body.get("type")):
+        return "activity has no type"
+    if not _is_text(body.get("channelId")):
+        return "activity has no channelId"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not _is_text(conversation.get("id")):
+        return "activity has no conversation id"
+    if not _is_account(body.get("from")) or not _is_account(body.get("recipient")):
+        return "activity needs from and recipient accounts"
+    for name in ("id", "serviceUrl", "deliveryMode", "text", "locale", "replyToId", "name"):
+        if body.get(name) is not None and not isinstance(body.get(name), str):
+            return f"activity field {name} must be a string"
+    if body.get("channelData") is not None and not isinstance(body.get("channelData"), dict):
+        return "channelData must be an object"
+    for name in ("entities", "attachments", "membersAdded", "membersRemoved", "reactionsAdded", "reactionsRemoved"):
+        items = body.get(name)
+        if items is not None and (not isinstance(items, list) or not all(isinstance(item, dict) for item in items)):
+            return f"{name} must be a list of objects"
+    for entity in body.get("entities") or []:
+        if not _is_text(entity.get("type")):
+            return "every entity needs a type"
+        if entity["type"].lower() == "mention":
+            if not _is_account(entity.get("mentioned"), needs_id=True) or not isinstance(entity.get("text", ""), str):
+                return "a mention entity needs a mentioned account and text"
+    for member in (body.get("membersAdded") or []) + (body.get("membersRemoved") or []):
+        if not _is_account(member):
+            return "members must be accounts"
+    for attachment in body.get("attachments") or []:
+        if attachment.get("contentType") is not None and not isinstance(attachment.get("contentType"), str):
+            return "attachment contentType must be a string"
+    return None
 
 
 async def messages(request: web.Request) -> web.Response:
@@ -123,6 +180,9 @@ async def _process(request: web.Request, settings: Settings, activity: Activity)
     if not expect_replies and not settings.service_url_allowed(activity.service_url):
         return 400, error_response(HTTPStatus.BAD_REQUEST, "serviceUrl missing or not allowed"), "service_url_refused"
 
+    if activity.type == ActivityTypes.invoke and activity.name not in HANDLED_INVOKES:
+        return 501, error_response(HTTPStatus.NOT_IMPLEMENTED, "this bot handles no such invoke"), "invoke_not_handled"
+
     recent = request.app[RECENT_ACTIVITIES]
     conversation_id = activity.conversation.id
     if not recent.claim(conversation_id, activity.id):
@@ -157,8 +217,20 @@ async def _process(request: web.Request, settings: Settings, activity: Activity)
     if refused:
         return 403, error_response(HTTPStatus.FORBIDDEN, "tenant not allowed"), result
     if invoke_response is not None:
-        return invoke_response.status, web.json_response(invoke_response.body, status=invoke_response.status), result
+        return invoke_response.status, invoke_json(invoke_response), result
     return 201, web.Response(status=201), result
+
+
+def invoke_json(invoke_response) -> web.Response:
+    """An invoke's answer; the SDK may leave a model object (not plain JSON) in the body."""
+    body = invoke_response.body
+    if hasattr(body, "serialize"):
+        body = body.serialize()
+    try:
+        text = json.dumps(body)
+    except (TypeError, ValueError):
+        text = "null"
+    return web.Response(text=text, status=invoke_response.status, content_type="application/json")
 
 
 async def healthz(_request: web.Request) -> web.Response:

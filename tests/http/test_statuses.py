@@ -73,6 +73,49 @@ async def test_a_body_that_is_not_an_activity_is_400(client, body):
     assert_clean(await response.text())
 
 
+def shaped(**changes):
+    body = message("hello", expect_replies=True)
+    for key, value in changes.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        shaped(channelId=None),
+        shaped(channelId=""),
+        shaped(**{"from": None}),
+        shaped(recipient="28:bot"),
+        shaped(channelData="tenant-test"),
+        shaped(entities=[{"type": "mention", "mentioned": {}, "text": "<at>Bot</at>"}]),
+        shaped(entities=[{"text": "no type"}]),
+        shaped(entities={"type": "mention"}),
+        shaped(attachments=[{"contentType": 7}]),
+        shaped(membersAdded=[{"id": 5}]),
+        shaped(text=["hello"]),
+    ],
+)
+async def test_activity_fields_the_sdk_would_crash_on_are_400(aiohttp_client, body):
+    """Each of these crashed a turn in the SDK (found by the fuzz test); now refused up front."""
+    bot = StandInBot()
+    client = await aiohttp_client(stand_in_app(bot=bot))
+    response = await client.post("/api/messages", json=body)
+    assert response.status == 400
+    assert bot.turns == 0
+
+
+async def test_an_invoke_the_bot_does_not_handle_is_501_without_running_a_turn(aiohttp_client):
+    bot = StandInBot()
+    client = await aiohttp_client(stand_in_app(bot=bot))
+    response = await client.post("/api/messages", json=shaped(type="invoke", name="task/fetch", value=""))
+    assert response.status == 501
+    assert (await response.json())["error"] == "this bot handles no such invoke"
+
+
 async def test_body_past_the_limit_is_413_and_the_limit_is_configurable(aiohttp_client):
     small = await aiohttp_client(stand_in_app(Settings.from_env({"BOT_MAX_BODY_BYTES": "2048"})))
     padded = message("x" * 3000, expect_replies=True)
