@@ -31,7 +31,7 @@ param microsoftAppType string = 'SingleTenant'
 @description('SingleTenant only: the Entra app registration\'s application (client) id. Ignored for UserAssignedMSI.')
 param microsoftAppId string = ''
 
-@description('SingleTenant only: a client secret of that app registration. Stored in Key Vault; never in an app setting.')
+@description('SingleTenant only: a client secret of that app registration. Stored in Key Vault; never in an app setting. Leave empty on later deployments to keep the stored secret.')
 @secure()
 param microsoftAppPassword string = ''
 
@@ -185,7 +185,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource appPasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!useManagedIdentity) {
+resource appPasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!useManagedIdentity && !empty(microsoftAppPassword)) {
   parent: vault
   name: 'microsoft-app-password'
   properties: {
