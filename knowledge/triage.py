@@ -90,6 +90,7 @@ _MAX_CHOICE = 20
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@((?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,})")
 _PHONE = re.compile(r"(?<![\d+])(?:\+\s?44|0044|0)[\d\s\-().]{7,16}\d(?!\d)")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z][A-Za-z'\-]*\b")
+_AGE_AFTER = re.compile(r"\s*[,(]\s*(?:aged?\s*)?\d{1,2}\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?\n:;]\s*|[\"(]\s*)$")
 
 
@@ -207,6 +208,8 @@ class _IdentifyingSpec(Strict):
     street: tuple[str, ...]
     phone_prefixes: _PhonePrefixes
     service_context: tuple[str, ...]
+    staff_context: tuple[str, ...]
+    role_mailboxes: tuple[str, ...]
     personal_context: tuple[str, ...]
     service_email_domains: tuple[str, ...]
 
@@ -240,7 +243,11 @@ class TriageFile(Strict):
 
 @dataclass(frozen=True)
 class _Words:
-    """A compiled alternation of whole-word patterns over normalised text."""
+    """A compiled alternation of whole-word patterns over normalised text.
+
+    One alternation is about twice as fast as searching pattern by pattern (measured on the eval
+    messages): each word is tried once against all patterns.
+    """
 
     regex: re.Pattern[str] | None
 
@@ -372,6 +379,8 @@ class _IdentifyingRules:
     personal_prefixes: tuple[str, ...]
     service_prefixes: tuple[str, ...]
     service_context: re.Pattern[str] | None
+    staff_context: re.Pattern[str] | None
+    role_mailboxes: frozenset[str]
     personal_context: re.Pattern[str] | None
     service_email_domains: tuple[str, ...]
 
@@ -491,6 +500,8 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         personal_prefixes=tuple(sorted(ident.phone_prefixes.personal, key=len, reverse=True)),
         service_prefixes=tuple(sorted(ident.phone_prefixes.service, key=len, reverse=True)),
         service_context=_raw(ident.service_context),
+        staff_context=_raw(ident.staff_context),
+        role_mailboxes=frozenset(m.lower() for m in ident.role_mailboxes),
         personal_context=_raw(ident.personal_context),
         service_email_domains=tuple(d.lower().lstrip(".") for d in ident.service_email_domains),
     )
@@ -889,6 +900,7 @@ def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
         return False, False
     single = False
     previous_end = -10
+    previous_start = 0
     previous_was_name = False
     for match in matches:
         word = match.group(0)
@@ -896,13 +908,23 @@ def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
         is_candidate = word not in rules.not_names and bare not in rules.not_names
         at_start = _SENTENCE_START.search(raw[: match.start()]) is not None
         adjacent = raw[previous_end : match.start()] == " "
-        if is_candidate and adjacent and previous_was_name:
+        if is_candidate and adjacent and previous_was_name and not _named_as_staff(raw, previous_start, rules):
             return True, True
-        if is_candidate and not at_start:
-            single = True
+        if is_candidate and (not at_start or _AGE_AFTER.match(raw, match.end())):
+            single = True  # "... told Priya", or a sentence opening "Emily (12) ..."
+        if is_candidate and not (adjacent and previous_was_name):
+            previous_start = match.start()
         previous_was_name = is_candidate
         previous_end = match.end()
     return single, False
+
+
+def _named_as_staff(raw: str, name_start: int, rules: _IdentifyingRules) -> bool:
+    """"my colleague Sarah Jones", "Sarah Jones (DSL)": an adult at work, not a child."""
+    if rules.staff_context is None:
+        return False
+    around = raw[max(0, name_start - 30) : name_start + 60]
+    return rules.staff_context.search(around) is not None
 
 
 def _has_name(raw: str, rules: _IdentifyingRules) -> bool:
@@ -914,6 +936,9 @@ def _has_name(raw: str, rules: _IdentifyingRules) -> bool:
 def _has_personal_email(raw: str, rules: _IdentifyingRules) -> bool:
     for match in _EMAIL.finditer(raw):
         domain = match.group(1).lower()
+        mailbox = match.group(0).split("@", 1)[0].lower()
+        if mailbox in rules.role_mailboxes:
+            continue
         if not any(domain == d or domain.endswith("." + d) for d in rules.service_email_domains):
             return True
     return False
