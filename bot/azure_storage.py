@@ -186,12 +186,14 @@ class CheckedCosmosStorage(CosmosDbPartitionedStorage):
         super().__init__(config)
         self.ttl_seconds = ttl_seconds
         self.timeout_seconds = timeout_seconds
+        self._ttl_applied = False
 
     async def initialize(self) -> None:
-        if self.container is not None:
+        if self._ttl_applied:
             return
-        await super().initialize()
+        await super().initialize()  # database and container, created if missing
         self._apply_default_ttl()
+        self._ttl_applied = True
 
     def _apply_default_ttl(self) -> None:
         from azure.cosmos import PartitionKey
