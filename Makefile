@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run chat playground teams-package npm test check-content eval bench lint clean venv
+.PHONY: run chat playground teams-package npm test check-content eval bench fuzz load audit lint clean venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,18 @@ teams-package: $(STAMP)
 ## Validate the knowledge content (schema, ids, coverage, reviews).
 check-content: $(STAMP)
 	$(PY) -m knowledge.check
+
+## Longer fuzz of /api/messages (100,000 seeded cases; FUZZ_CASES / FUZZ_SEED to change).
+fuzz: $(STAMP)
+	FUZZ_CASES=$${FUZZ_CASES:-100000} $(PY) -m pytest -q -s tests/hardening/test_fuzz.py
+
+## Bounded loopback load test: messages/s and p99, with and without one slow serviceUrl.
+load: $(STAMP)
+	$(PY) tools/load.py
+
+## Check pinned requirements against known-fixed minimums and what pip can see (no other network).
+audit: $(STAMP)
+	$(PY) tools/audit.py
 
 ## Run every test (content check first).
 test: $(STAMP) $(NPM_STAMP)
