@@ -206,6 +206,7 @@ class _IdentifyingSpec(Strict):
     age: tuple[str, ...]
     postcode: tuple[str, ...]
     street: tuple[str, ...]
+    account: tuple[str, ...]
     phone_prefixes: _PhonePrefixes
     service_context: tuple[str, ...]
     staff_context: tuple[str, ...]
@@ -376,6 +377,7 @@ class _IdentifyingRules:
     age: re.Pattern[str] | None
     postcode: re.Pattern[str] | None
     street: re.Pattern[str] | None
+    account: re.Pattern[str] | None
     personal_prefixes: tuple[str, ...]
     service_prefixes: tuple[str, ...]
     service_context: re.Pattern[str] | None
@@ -497,6 +499,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         age=_raw(ident.age),
         postcode=_raw(ident.postcode),
         street=_raw(ident.street),
+        account=_raw(ident.account),
         personal_prefixes=tuple(sorted(ident.phone_prefixes.personal, key=len, reverse=True)),
         service_prefixes=tuple(sorted(ident.phone_prefixes.service, key=len, reverse=True)),
         service_context=_raw(ident.service_context),
@@ -873,6 +876,8 @@ def _has_identifying_details(raw: str, rules: _IdentifyingRules) -> bool:
     if rules.postcode is not None and rules.postcode.search(raw):
         return True
     if rules.street is not None and rules.street.search(raw):
+        return True
+    if rules.account is not None and rules.account.search(raw):
         return True
     if _has_personal_email(raw, rules) or _has_personal_phone(raw, rules):
         return True
