@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run chat playground teams-package npm test check-content eval bench fuzz load audit lint clean venv
+.PHONY: run chat playground teams-package npm test check-content eval bench fuzz load audit lint clean venv azurite
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $(NPM_STAMP)
 
 npm: $(NPM_STAMP)
+
+## Azurite (the Azure Storage emulator) on 127.0.0.1:10000 for BOT_STORAGE=blob; prints the connection string.
+azurite: $(STAMP) $(NPM_STAMP)
+	$(PY) tools/azurite.py
 
 ## Start the bot on http://127.0.0.1:3978/api/messages (in-memory state, anonymous local mode).
 run: $(STAMP)
