@@ -188,3 +188,13 @@ async def test_stale_keys_are_served_while_the_key_server_is_down(identity):
     assert (await cache.get(KID)).public_key is not None
     await asyncio.sleep(0.05)
     assert (await cache.get(KID)).public_key is not None
+
+
+async def test_service_url_outside_the_host_allow_list_is_refused_even_with_a_valid_token(aiohttp_client, identity):
+    """A genuine token for an unexpected serviceUrl host: no reply goes there."""
+    client = await app_client(aiohttp_client, identity, allowed_service_url_hosts=frozenset({"smba.trafficmanager.net"}))
+    elsewhere = "https://replies.attacker.example/"
+    body_elsewhere = message("hello", service_url=elsewhere)
+    response = await client.post("/api/messages", json=body_elsewhere, headers=bearer(identity.token(service_url=elsewhere)))
+    assert response.status == 400
+    assert (await response.json())["error"] == "serviceUrl missing or not allowed"
