@@ -82,7 +82,12 @@ def e_tag_of(item: object) -> str | None:
 class CheckedBlobStorage(BlobStorage):
     """botbuilder-azure's BlobStorage with an outage told apart from "no state", bounded calls and
     conditional writes (see the module docstring). Reads, writes and deletes go through a client
-    of its own with short timeouts and one quick retry; serialisation stays BlobStorage's."""
+    of its own with short timeouts and one quick retry; serialisation stays BlobStorage's.
+
+    As with any remote store, a write that timed out may still land once the service answers (seen
+    with a hung Azurite): the turn reports the outage, and the next turn reads whichever version
+    is stored, so the guide is at that turn's step or the one before, never lost or mixed.
+    """
 
     def __init__(self, settings: BlobStorageSettings, timeout_seconds: float = STORAGE_TIMEOUT_SECONDS):
         super().__init__(settings)
