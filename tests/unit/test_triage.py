@@ -50,6 +50,13 @@ CHILD_IN_DANGER_NOW = [
     "our pupil was picked up by an unknown man in a car ten minutes ago",
     "he is forcing her to do things on webcam as we speak",
     "the offender is at the house with the kids now",
+    "please help, he has her phone and is threatening to come over",
+    "a man has been hanging around the school gates and tried to get a pupil into his car",
+    "child ran off with a man from tiktok",
+    "she's in the toilets with a blade",
+    "a 15yo says a 30 year old is picking her up after school",
+    "a child is being sextorted, they want money by 5pm",
+    "he's messaged saying he's going to take some pills",
 ]
 
 NOT_AN_EMERGENCY = [
@@ -72,6 +79,12 @@ NOT_AN_EMERGENCY = [
     "what is live streamed abuse and how common is it now",
     "she lost her phone today",
     "what is the non-emergency police number",
+    "we currently have three pupils on cp plans for sexual abuse",
+    "at the moment we're seeing lots of sextortion cases in year 10",
+    "the police are now involved in the abuse case",
+    "the abuser is in prison now",
+    "the child is currently in foster care after the abuse",
+    "not right now, she's with her mum",
 ]
 
 
@@ -141,6 +154,8 @@ def test_wrong_terms_are_named_for_a_kind_correction(text: str, term: str, rules
         "child sexual abuse material",
         "boys in year 11 watching porn on their phones",
         "a child was shown porn by an older cousin",
+        "can I share CP minutes with parents",
+        "initial CP conference",
     ],
 )
 def test_child_protection_and_right_terms_are_never_corrected(text: str, rules: TriageRules) -> None:
@@ -174,6 +189,10 @@ def test_teen_porn_is_corrected_only_about_children(rules: TriageRules) -> None:
         "just been told by a pupil that someone shared her nudes",
         "a girl in year 7 opened up to me about messages from an adult",
         "disclosure from a pupil, what now?",
+        "the yp ive been working with told me during our session that her step dad comes into her room at night",
+        "Student came to see me at lunch, said someone's been sharing a video of her",
+        "I've just been approached by a year 5 who said a man in a game asked her to take her top off",
+        "just had a kid tell me their stepdad films them",
     ],
 )
 def test_a_fresh_disclosure_starts_the_guide(text: str, rules: TriageRules) -> None:
@@ -191,6 +210,9 @@ def test_a_fresh_disclosure_starts_the_guide(text: str, rules: TriageRules) -> N
         "why do children delay disclosing",
         "tips for handling disclosures",
         "staff member just told me the fire alarm is broken",
+        "how do I write down what the kid told me",
+        "what's the best way to respond to a disclosure",
+        "can a child retract a disclosure",
     ],
 )
 def test_general_questions_about_disclosure_never_start_the_guide(text: str, rules: TriageRules) -> None:
@@ -306,6 +328,9 @@ def test_numbers_in_sentences_and_service_numbers_are_not_choices(text: str, rul
         "her email is j.doe2012@example.net",
         "his name is kofi and he is 12",
         "Daniel Okafor has been sharing images",
+        "Noah (11) told me",
+        "her snapchat username is lily.xo",
+        "@jake_2011 keeps messaging her",
     ],
 )
 def test_identifying_details_earn_a_privacy_reminder(text: str, rules: TriageRules) -> None:
@@ -326,6 +351,12 @@ def test_identifying_details_earn_a_privacy_reminder(text: str, rules: TriageRul
         "What Should I Do About A Pupil Sending Nudes",
         "a 15 year old boy",
         "the meeting is at 10 Downing",
+        "my colleague Sarah Jones said to ask you",
+        "i met with Jane Doe from social care",
+        "call the school office on 0113 496 0123",
+        "send it to dsl@oakwood.sch.uk",
+        "snapchat is dangerous, isn't it?",
+        "she goes to St Peter's Academy",
     ],
 )
 def test_service_numbers_dates_and_ages_alone_are_not_identifying(text: str, rules: TriageRules) -> None:
