@@ -584,16 +584,16 @@ def normalise_text(text: str, words: dict[str, str], *, collapse_to: int = 2) ->
     Repeated letters are shortened to ``collapse_to`` ("heeelp" -> "heelp" or "help"); digits are
     left alone, so "999" and "0800 1111" survive.
     """
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _APOSTROPHES.sub("'", text)
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
+    text = text.casefold()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = _APOSTROPHES.sub("'", text)
+    if "'" in text:
+        for pattern, replacement in _CONTRACTIONS:
+            text = pattern.sub(replacement, text)
     text = text.replace("&", " and ").replace("'", "")
-    if collapse_to == 1:
-        text = _TRIPLE_LETTER.sub(r"\1", text)
-    else:
-        text = _TRIPLE_LETTER.sub(r"\1\1", text)
+    text = _TRIPLE_LETTER.sub(r"\1" if collapse_to == 1 else r"\1\1", text)
     tokens = _NON_WORD.sub(" ", text).split()
     return " ".join(words.get(token, token) for token in tokens)
 
@@ -625,9 +625,8 @@ def triage(text: str, rules: TriageRules) -> Triage:
     if not normal and not raw.strip():
         return _NOTHING
     variants = [normal]
-    single = normalise_text(raw, rules.words, collapse_to=1)
-    if single != normal:
-        variants.append(_correct_typos(single, rules.typos))
+    if _TRIPLE_LETTER.search(raw.casefold()):  # "heeelp": also try "help"
+        variants.append(_correct_typos(normalise_text(raw, rules.words, collapse_to=1), rules.typos))
 
     emergency = any(_is_emergency(v, rules.emergency) for v in variants)
     return Triage(
