@@ -16,7 +16,7 @@ targetScope = 'resourceGroup'
 @description('Azure region for everything except the Azure Bot resource (which is global).')
 param location string = resourceGroup().location
 
-@description('Short lowercase prefix for resource names.')
+@description('Short prefix for resource names: lowercase letters and digits only (it starts the storage account name).')
 @minLength(3)
 @maxLength(12)
 param namePrefix string = 'ocsabot'
