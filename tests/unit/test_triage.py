@@ -57,6 +57,11 @@ CHILD_IN_DANGER_NOW = [
     "a 15yo says a 30 year old is picking her up after school",
     "a child is being sextorted, they want money by 5pm",
     "he's messaged saying he's going to take some pills",
+    "sw here - 14yo on my caseload says she's at a party with older men and can't get home",
+    "foster carer just called, the young person hasn't come back and her phone is off",
+    "the young person is being held at an address by a gang",
+    "kid is live on tiktok and adults are asking him to undress",
+    "11 yr old has gone to meet a friend she met on roblox",
 ]
 
 NOT_AN_EMERGENCY = [
