@@ -176,3 +176,23 @@ async def test_channel_token_is_fetched_once_and_reused():
     assert tokens == ["token-1"] * 5
     assert factory.credentials.calls == 1
     assert await OutboundReplies(Settings.from_env({}), factory).bearer_token(None) is None
+
+
+class LoopbackChannelSettings(Settings):
+    """Credentials set, but the channel is a plain-http loopback test double."""
+
+    def service_url_allowed(self, service_url):
+        return (service_url or "").startswith("http://127.0.0.1:")
+
+
+async def test_replies_carry_the_channel_token(channel):
+    settings = LoopbackChannelSettings(app_id="bot-app", app_password="pw", app_type="SingleTenant", app_tenant_id="tenant-test")
+    factory = OneCredentialsFactory()
+    outbound = OutboundReplies(settings, factory)
+    try:
+        for _ in range(3):
+            reply = Activity(type="message", text="x", service_url=channel.url, conversation=ConversationAccount(id="c"))
+            await outbound.send(reply, "https://api.botframework.com")
+    finally:
+        await outbound.close()
+    assert channel.authorizations == ["Bearer token-1"] * 3
