@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -29,32 +29,18 @@ from knowledge.models import Review, Strict
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "content" / "triage.yaml"
 
-# Longest text triaged; Teams allows about 28 KB per message, and the bot refuses longer ones.
+# Longest text triaged (Teams allows about 28 KB a message): an alarm at the end of a long message
+# is still found, and the work per message stays bounded.
 MAX_TRIAGE_CHARS = 30_000
 
-INTENTS = (
-    "greeting",
-    "thanks",
-    "help",
-    "topics",
-    "referrals",
-    "disclosure",
-    "disclosure_maybe",
-    "cancel",
-    "restart",
-    "back",
-    "yes",
-    "no",
-    "not_sure",
-)
 Intent = Literal[
     "greeting",
     "thanks",
     "help",
     "topics",
     "referrals",
-    "disclosure",
-    "disclosure_maybe",
+    "disclosure",  # a child has just disclosed: start the guide
+    "disclosure_maybe",  # unclear: the bot asks
     "cancel",
     "restart",
     "back",
@@ -62,6 +48,7 @@ Intent = Literal[
     "no",
     "not_sure",
 ]
+INTENTS: tuple[str, ...] = get_args(Intent)
 
 # Whole-message intents, in the order a tie is settled (a command beats an answer beats small talk).
 _PHRASE_INTENTS = ("cancel", "restart", "back", "not_sure", "yes", "no", "help", "topics", "thanks", "greeting")
@@ -71,7 +58,6 @@ _MACRO = re.compile(r"<([a-z_]+)>")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u02bc\u0060\u00b4]")
 _TRIPLE_LETTER = re.compile(r"([a-z])\1{2,}")
-_DOUBLE_LETTER = re.compile(r"([a-z])\1+")
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -277,6 +263,29 @@ def _expand(pattern: str, vocabulary: dict[str, tuple[str, ...]], depth: int = 0
 _SHARED_PREFIX = re.compile(r"^(<[a-z_]+>(?:\( <w>\)\{\d+,\d+\})? )(.+)$")
 
 
+def _has_top_level_alternation(pattern: str) -> bool:
+    """True for "a b|c" (an alternative outside any group), which a shared prefix would change."""
+    depth = 0
+    in_class = False
+    escaped = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
 def _factor_prefixes(patterns: tuple[str, ...] | list[str]) -> list[str]:
     """Merge patterns that start alike ("<child_subject>( <w>){0,4} ...") into one alternation.
 
@@ -287,7 +296,7 @@ def _factor_prefixes(patterns: tuple[str, ...] | list[str]) -> list[str]:
     merged: list[str] = []
     for pattern in patterns:
         match = _SHARED_PREFIX.match(str(pattern))
-        if match:
+        if match and not _has_top_level_alternation(match.group(2)):
             if match.group(1) not in groups:
                 groups[match.group(1)] = []
                 merged.append(match.group(1))
@@ -303,22 +312,25 @@ def _factor_prefixes(patterns: tuple[str, ...] | list[str]) -> list[str]:
 def _words(patterns: tuple[str, ...] | list[str], vocabulary: dict[str, tuple[str, ...]]) -> _Words:
     if not patterns:
         return _Words(regex=None)
+    for pattern in patterns:  # name the broken pattern, not just the list it is in
+        try:
+            re.compile(_expand(str(pattern), vocabulary))
+        except re.error as exc:
+            raise ValueError(f"the pattern {pattern!r} does not compile: {exc}") from exc
     body = "|".join(f"(?:{_expand(p, vocabulary)})" for p in _factor_prefixes(patterns))
-    try:
-        regex = re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
-    except re.error as exc:
-        raise ValueError(f"a pattern does not compile ({exc}); patterns: {list(patterns)[:3]}...") from exc
-    return _Words(regex=regex)
+    return _Words(regex=re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])"))
 
 
 def _raw(patterns: tuple[str, ...], *, ignore_case: bool = True) -> re.Pattern[str] | None:
     if not patterns:
         return None
     flags = re.IGNORECASE if ignore_case else 0
-    try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
-    except re.error as exc:
-        raise ValueError(f"an identifying pattern does not compile ({exc})") from exc
+    for pattern in patterns:
+        try:
+            re.compile(pattern, flags)
+        except re.error as exc:
+            raise ValueError(f"the pattern {pattern!r} does not compile: {exc}") from exc
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
 
 
 @dataclass(frozen=True)
@@ -545,7 +557,7 @@ def load_triage_rules(path: Path | None = None) -> TriageRules:
         raise TriageRulesError(f"invalid triage rules in {source}:\n{exc}") from exc
     try:
         return _build_rules(spec)
-    except ValueError as exc:  # a pattern that does not compile, an unknown <vocabulary> word
+    except (ValueError, re.error) as exc:  # a pattern that does not compile, an unknown <vocabulary> word
         raise TriageRulesError(f"invalid triage rules in {source}: {exc}") from exc
 
 

@@ -67,6 +67,12 @@ def test_a_reviewer_can_add_a_phrase_without_touching_code(tmp_path: Path) -> No
     assert triage("the kid is in peril", load_triage_rules(path)).emergency
 
 
+def test_a_pattern_with_its_own_alternatives_keeps_its_meaning(tmp_path: Path) -> None:
+    """Patterns that share a start are merged for speed; "x|y" must still mean "x" or "y"."""
+    path = _write_variant(tmp_path, "  definite:", "    - <child_subject>( <w>){0,6} zqzq|qxqx")
+    assert triage("qxqx", load_triage_rules(path)).intent == "disclosure"
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(st.text(max_size=400))
 def test_any_text_gets_a_well_formed_answer(rules: TriageRules, text: str) -> None:
