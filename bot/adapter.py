@@ -21,7 +21,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 from botframework.connector.auth import AuthenticationConstants, ServiceClientCredentialsFactory
 
-from bot.auth import GuardedAuthentication, install_signing_key_cache
+from bot.auth import GuardedAuthentication, SigningKeyCache, install_signing_key_cache, metadata_urls
 from bot.logs import bot_logger, hash_id, safe_error_fields
 from bot.outbound import OutboundError, OutboundLimits, OutboundReplies
 from bot.replies import send_replies
@@ -76,9 +76,15 @@ class SafeguardingAdapter(CloudAdapter):
     short timeouts, 429 back-off, serviceUrl allow-list) instead of msrest/requests on a thread
     pool. Inbound authentication is the SDK's, behind ``GuardedAuthentication``."""
 
-    def __init__(self, authentication: GuardedAuthentication, outbound: OutboundReplies) -> None:
+    def __init__(
+        self,
+        authentication: GuardedAuthentication,
+        outbound: OutboundReplies,
+        channel_signing_keys: SigningKeyCache | None = None,
+    ) -> None:
         super().__init__(authentication)
         self.outbound = outbound
+        self.channel_signing_keys = channel_signing_keys
 
     async def send_activities(self, context: TurnContext, activities: List[Activity]) -> List[ResourceResponse]:
         scope = context.turn_state.get(self.BOT_OAUTH_SCOPE_KEY)
@@ -108,6 +114,11 @@ class SafeguardingAdapter(CloudAdapter):
             context.turn_state.get(self.BOT_OAUTH_SCOPE_KEY),
         )
 
+    async def start(self, _app: web.Application | None = None) -> None:
+        """Warm the channel's signing keys (registered as an aiohttp on_startup handler)."""
+        if self.channel_signing_keys is not None:
+            self.channel_signing_keys.prefetch()
+
     async def close(self, _app: web.Application | None = None) -> None:
         """Close the outbound session (registered as an aiohttp on_cleanup handler)."""
         await self.outbound.close()
@@ -122,7 +133,9 @@ def build_adapter(
     outage_replies: OutageReplies | None = None,
 ) -> SafeguardingAdapter:
     apply_sdk_performance_fixes()
-    install_signing_key_cache(settings.channel_openid_metadata_url, timeout_seconds=settings.signing_key_timeout_seconds)
+    signing_keys = install_signing_key_cache(
+        settings.channel_openid_metadata_url, timeout_seconds=settings.signing_key_timeout_seconds
+    )
     configuration = sdk_configuration(settings)
     credentials_factory = credentials_factory or ConfigurationServiceClientCredentialFactory(configuration)
     authentication = GuardedAuthentication(
@@ -130,7 +143,8 @@ def build_adapter(
         auth_required=not settings.anonymous,
     )
     outbound = OutboundReplies(settings, credentials_factory, outbound_limits)
-    adapter = SafeguardingAdapter(authentication, outbound)
+    channel_keys = None if settings.anonymous else signing_keys[metadata_urls(settings.channel_openid_metadata_url)[0]]
+    adapter = SafeguardingAdapter(authentication, outbound, channel_keys)
     adapter.on_turn_error = make_turn_error_handler(settings, safe_error_message, outage_replies)
     return adapter
 

@@ -101,6 +101,11 @@ class SigningKeyCache:
             raise AuthenticationFailed("unknown_signing_key")
         return key
 
+    def prefetch(self) -> None:
+        """Start fetching the keys in the background (at start-up), so the first request does not
+        wait for them and an unreachable key server shows in the log before traffic does."""
+        self._start_refresh(self._clock())
+
     async def _refresh(self, now: float) -> None:
         task = self._start_refresh(now)
         if task is None:

@@ -269,6 +269,12 @@ async def json_errors(request: web.Request, handler):
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
 
 
+async def _start_adapter(app: web.Application) -> None:
+    start = getattr(app[ADAPTER], "start", None)
+    if start is not None:
+        await start()
+
+
 async def _close_adapter(app: web.Application) -> None:
     close = getattr(app[ADAPTER], "close", None)
     if close is not None:
@@ -276,10 +282,12 @@ async def _close_adapter(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application) -> None:
-    """Routes, the error middleware, the duplicate-delivery memory and the adapter's clean-up."""
+    """Routes, the error middleware, the duplicate-delivery memory and the adapter's start-up
+    (signing keys warmed) and clean-up (outbound session closed)."""
     app.middlewares.append(json_errors)
     app[RECENT_ACTIVITIES] = RecentActivities()
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.on_startup.append(_start_adapter)
     app.on_cleanup.append(_close_adapter)

@@ -198,3 +198,12 @@ async def test_service_url_outside_the_host_allow_list_is_refused_even_with_a_va
     response = await client.post("/api/messages", json=body_elsewhere, headers=bearer(identity.token(service_url=elsewhere)))
     assert response.status == 400
     assert (await response.json())["error"] == "serviceUrl missing or not allowed"
+
+
+async def test_signing_keys_are_fetched_at_start_up_not_on_the_first_request(aiohttp_client, identity):
+    await app_client(aiohttp_client, identity)
+    for _ in range(50):
+        if identity.metadata_requests:
+            break
+        await asyncio.sleep(0.01)
+    assert identity.metadata_requests == 1
