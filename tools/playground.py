@@ -7,7 +7,9 @@ Starts the bot (``app.py``, the same as ``make run``) and Microsoft 365 Agents P
 The playground listens on every interface and has no option to change that, so it runs under
 ``node -r tools/loopback.cjs``, which forces its server onto loopback: an anonymous local bot and
 its test client are never reachable from the network. It runs with telemetry off (nothing about
-a safeguarding conversation leaves the machine) and without opening a browser.
+a safeguarding conversation leaves the machine), without its message log (which would write what
+people type to ./devTools/; set ``M365_AGENTS_PLAYGROUND_LOGFILE`` to a path to keep one) and
+without opening a browser.
 
 Settings (environment): ``BOT_PORT`` (default 3978) and ``PLAYGROUND_PORT`` (default 56150; the
 playground moves to a free port if that one is taken, and the address printed is the real one).
@@ -178,6 +180,9 @@ class PlaygroundSession:
         if not PLAYGROUND_CLI.exists():
             raise PlaygroundError("Agents Playground is not installed: run `make npm` (make playground does it)")
         env = {
+            # The playground logs every message it relays, text included, to ./devTools/ by
+            # default: send that log nowhere unless someone asks for it explicitly.
+            "M365_AGENTS_PLAYGROUND_LOGFILE": os.devnull,
             **self.env,
             "BOT_ENDPOINT": self.bot_endpoint,
             "TEAMSAPPTESTER_PORT": str(self.requested_playground_port),

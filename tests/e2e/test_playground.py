@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -302,3 +304,21 @@ def test_bot_and_playground_listen_on_loopback_only(session):
         pytest.skip("no /proc/net/tcp on this system")
     assert listening_addresses(session.playground_port) == {"127.0.0.1"}
     assert listening_addresses(session.bot_port) == {"127.0.0.1"}
+
+
+async def test_nothing_typed_is_written_to_a_file(client, session):
+    """The playground logs relayed messages to ./devTools/ unless told not to; the launcher tells it."""
+    started = time.time() - 1
+    canary = f"canary-{uuid.uuid4().hex}"
+    chat = client.config["personalChat"]["id"]
+    since = client.mark()
+    await client.say(chat, f"what is {canary}")
+    await client.wait_for(since, lambda c, m: c == chat and bool(cards_of(m) or m.get("text")), "to the canary")
+    skip = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache"}
+    written = [
+        path
+        for path in REPO.rglob("*")
+        if path.is_file() and not skip & set(path.relative_to(REPO).parts) and path.stat().st_mtime >= started
+    ]
+    leaked = [str(path) for path in written if canary.encode() in path.read_bytes()]
+    assert leaked == []
