@@ -47,6 +47,14 @@ teams-package: $(STAMP)
 check-content: $(STAMP)
 	$(PY) -m knowledge.check
 
+## Measure FAQ matching on tests/eval/questions.yaml: the bot next to a naive rapidfuzz baseline.
+eval: $(STAMP)
+	$(PY) -m tests.eval.run_eval
+
+## Time the hot paths: every bench/bench_*.py (prints tables; no pass/fail).
+bench: $(STAMP)
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) -m bench.$$(basename $$f .py) || exit 1; done
+
 ## Longer fuzz of /api/messages (100,000 seeded cases; FUZZ_CASES / FUZZ_SEED to change).
 fuzz: $(STAMP)
 	FUZZ_CASES=$${FUZZ_CASES:-100000} $(PY) -m pytest -q -s tests/hardening/test_fuzz.py

@@ -49,6 +49,8 @@ _WRONG_TERM_TOPIC = "terminology"
 class Report:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: advisory: alternates that, as unseen text, would be answered as another entry
+    overlaps: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,8 +117,10 @@ def check_alternates(faq: Faq, matcher: FaqMatcher, report: Report) -> None:
 
     Error: a phrasing that scores at least as well on another entry as on its own, even while it
     is in the FAQ (a duplicate, or a phrasing that says the same words as another entry's).
-    Warning: a phrasing that, held out as unseen text, is *confidently answered* as another
-    entry: the content of the two entries overlaps, and real messages like it will be misrouted.
+    Advisory (``--verbose``): a phrasing that, held out as unseen text, is *confidently answered*
+    as another entry: the two entries overlap, and real messages like it may be misrouted. Many
+    such overlaps are natural (disclosure steps, nudes guidance), so they guide editing rather
+    than fail the build.
     """
     for entry in faq.entries:
         for phrasing in entry.phrasings:
@@ -136,7 +140,7 @@ def check_alternates(faq: Faq, matcher: FaqMatcher, report: Report) -> None:
                 continue
             held_out = matcher.decide(matcher.scores(phrasing, holding_out=(entry.id, phrasing)))
             if held_out.outcome == "answer" and held_out.best and held_out.best.entry_id != entry.id:
-                report.warnings.append(
+                report.overlaps.append(
                     f"faq.yaml entry {entry.id}: alternate {phrasing!r}, as unseen text, would be "
                     f"answered as entry {held_out.best.entry_id} ({held_out.best.score:.0f})"
                 )
@@ -171,8 +175,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--today", type=dt.date.fromisoformat, default=None, help="date for overdue reviews (YYYY-MM-DD)"
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="list alternates that overlap another entry"
+    )
     args = parser.parse_args(argv)
     report = check_content(args.content_dir, args.today)
+    if args.verbose:
+        for overlap in report.overlaps:
+            print(f"OVERLAP: {overlap}")
+    elif report.overlaps:
+        print(
+            f"note: {len(report.overlaps)} alternate(s) would, as unseen text, be answered as "
+            "another entry (run `python -m knowledge.check --verbose` to list them)"
+        )
     for warning in report.warnings:
         print(f"WARNING: {warning}")
     for error in report.errors:

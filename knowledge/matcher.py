@@ -1,21 +1,24 @@
 """Match a practitioner's message to an FAQ entry, or say honestly that there is no good match.
 
-Every entry is scored over its question and alternates (normalised once, at construction). A
-phrasing's score blends three measurements, each in 0..1:
+Every entry is scored over its question and alternates (normalised once, at construction), and
+over the words of its answer. Five measurements, each 0..1, are blended by ``Weights``:
 
-- ``token_set``: rapidfuzz ``token_set_ratio`` over the content words (stopwords removed, light
-  suffix folding), robust to word order and to extra words on either side;
-- ``wratio``: rapidfuzz ``WRatio`` over the whole normalised text, which catches typos and
-  fragments that the word-level measures miss;
-- ``terms``: IDF-weighted word overlap, how much of the message's *meaning-bearing* words the
-  phrasing accounts for (and vice versa). Rare words ("ceop", "verbatim") count for much more
-  than common ones ("child", "what"), and words the FAQ never uses count against a match, which
-  is what keeps "payroll deadline" from borrowing a score from one shared word.
+- ``terms``: IDF-weighted word overlap between the message and a phrasing (an F-beta of "how
+  much of the message is explained" and "how much of the phrasing is covered"). Rare words
+  ("ceop", "verbatim") count for far more than common ones ("child", "what"); words the FAQ never
+  uses count against a match, which keeps "payroll deadline" from borrowing a score from one
+  shared word. Stopwords are dropped and suffixes lightly folded ("groomed" = "grooming"); a
+  word the FAQ never uses is read as the closest FAQ word when it is a likely typo.
+- ``entry_terms`` / ``answer_terms``: the share of the message's word weight found anywhere in
+  the entry's phrasings / in its answer and detail (people ask with the answer's words).
+- ``ratio`` and ``token_sort``: rapidfuzz character-level similarity of the whole normalised
+  text and of the sorted content words, for typos and near-verbatim phrasings. These run only on
+  the entries with the most word evidence (``SHORTLIST``), which keeps a match fast.
 
-An entry's score is its best phrasing's score. The outcome then follows ``Thresholds``: answer
-only when the best score is high AND clearly ahead of the next entry; offer "did you mean" when
-it is plausible; otherwise say "I don't know". A confident wrong answer is the worst outcome, so
-the thresholds were chosen to keep it rare (see ``Thresholds``).
+An entry's score is its best phrasing's blend plus its entry-level shares. The outcome follows
+``Thresholds``: answer only when the best score is high enough AND clearly ahead of the next
+entry; offer "did you mean" when it is plausible; otherwise say "I don't know". A confident
+wrong answer is the worst outcome, so the calibration budgets it explicitly (see ``Thresholds``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ STOPWORDS: frozenset[str] = frozenset(
     just really very quite also too any some please pls plz thanks thank hi hello hey
     get got getting go going let lets like ok okay um uh
     """.split()
+)
+
+#: A message made only of these (and stopwords) asks nothing in particular: "what is it?".
+QUESTION_WORDS: frozenset[str] = frozenset(
+    "what whats how hows why when where who whom whose which wher whi".split()
 )
 
 _SUFFIXES = ("ing", "ion", "ure", "ed")
@@ -75,11 +83,11 @@ class Weights:
     """How the three measurements are blended (they sum to 1). Chosen by measurement: see
     ``Thresholds`` and ``tests/eval/run_eval.py --calibrate``."""
 
-    token_set: float = 0.2
-    wratio: float = 0.2
-    terms: float = 0.6
-    entry_terms: float = 0.0
-    answer_terms: float = 0.0
+    token_sort: float = 0.1
+    ratio: float = 0.3
+    terms: float = 0.2
+    entry_terms: float = 0.2
+    answer_terms: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -93,12 +101,13 @@ class Thresholds:
     correct answers; questions.yaml is never used to choose them.
     """
 
-    answer: float = 62.0  # below this, never answer outright
+    answer: float = 48.0  # below this, never answer outright
     margin: float = 6.0  # best must lead the next entry by this much to answer
-    suggest: float = 42.0  # below this, "I don't know"
+    suggest: float = 40.0  # below this, "I don't know"
     suggestion_window: float = 20.0  # suggestions are within this of the best
     typo_cutoff: float = 85.0  # an unknown word is read as a FAQ word this similar (rapidfuzz ratio)
     unknown_word_weight: float = 1.0  # an unknown word weighs this share of the rarest FAQ word
+    term_beta: float = 0.6  # word-overlap F-beta: below 1 favours covering the phrasing
 
 
 @dataclass(frozen=True)
@@ -116,17 +125,17 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class Features:
-    """Per-phrasing measurements of one message, each 0..1, in phrasing order."""
+    """One message's measurements, each 0..1, kept sparse (most phrasings share nothing)."""
 
-    token_set: list[float]
-    wratio: list[float]
-    terms: list[float]
-    entry_recall: list[float]  # per entry: share of the message's word weight in its phrasings
-    answer_recall: list[float]  # per entry: share found in its answer and detail
-    has_terms: bool
-    exact: int | None  # entry index whose phrasing equals the message after normalising
-    skip: frozenset[int]
+    terms: dict[int, float]  # phrasing -> IDF-weighted word overlap (harmonic mean)
+    surface: dict[int, tuple[float, float]]  # shortlisted phrasing -> (ratio, token_sort_ratio)
+    entry_recall: dict[int, float]  # entry -> share of the message's word weight in its phrasings
+    answer_recall: dict[int, float]  # entry -> share found in its answer and detail
+    exact: int | None  # entry whose phrasing equals the message after normalising
 
+
+#: How many entries (by word evidence) get the character-level scorers.
+SHORTLIST = 8
 
 _UNKNOWN = MatchResult(outcome="unknown", best=None, suggestions=())
 
@@ -156,6 +165,11 @@ class FaqMatcher:
                 self._choice_text.append(text)
                 self._choice_content.append(" ".join(terms))
                 self._choice_terms.append(frozenset(terms))
+        self._choice_index: dict[tuple[str, str], frozenset[int]] = {}
+        self._entry_choices: list[list[int]] = [[] for _ in self._entry_ids]
+        for choice, key in enumerate(self._choice_phrasing):
+            self._choice_index[key] = self._choice_index.get(key, frozenset()) | {choice}
+            self._entry_choices[self._choice_entry[choice]].append(choice)
         self._exact: dict[str, list[int]] = defaultdict(list)
         for choice, text in enumerate(self._choice_text):
             self._exact[text].append(choice)
@@ -211,97 +225,98 @@ class FaqMatcher:
         return list(dict.fromkeys(terms))
 
     def features(self, text: str, *, holding_out: tuple[str, str] | None = None) -> Features | None:
-        """The per-phrasing measurements for a message; None when it has no words.
+        """The measurements for a message; None when it has no words.
 
+        Word overlap is computed for every phrasing through an inverted index (cheap); the
+        character-level rapidfuzz scorers then run only over the phrasings of the entries with
+        the most word evidence (``SHORTLIST``), which keeps a match well under a millisecond.
         ``holding_out=(entry_id, phrasing)`` measures as if that phrasing were not in the FAQ, so
         the content check and the calibration can treat each alternate as unseen text.
         """
         normalised = self.normaliser.normalise(text)
         if not normalised:
             return None
-        skip = frozenset(c for c, p in enumerate(self._choice_phrasing) if p == holding_out)
+        skip = self._choice_index.get(holding_out, frozenset()) if holding_out else frozenset()
         terms = self._read_terms(normalised)
-
+        if all(term in QUESTION_WORDS for term in terms):
+            return None
         query_weight = sum(self._idf.get(t, self._unknown_idf) for t in terms)
+
         shared: dict[int, float] = defaultdict(float)
+        entry_recall: dict[int, float] = defaultdict(float)
+        answer_recall: dict[int, float] = defaultdict(float)
         for term in terms:
             idf = self._idf.get(term)
             if idf is None:
                 continue
+            share = idf / query_weight
+            entries_here: set[int] = set()
             for choice in self._choices_with[term]:
-                shared[choice] += idf
-        held_terms = self._choice_terms[next(iter(skip))] if skip else frozenset()
-        held_entry = self._choice_entry[next(iter(skip))] if skip else -1
-        entry_recall = [0.0] * len(self._entry_ids)
-        answer_recall = [0.0] * len(self._entry_ids)
-        if query_weight > 0:
-            for term in terms:
-                idf = self._idf.get(term)
-                if idf is None:
-                    continue
-                for entry, count in self._entry_choice_terms.get(term, {}).items():
-                    if entry == held_entry and term in held_terms and count <= len(skip):
-                        continue
-                    entry_recall[entry] += idf / query_weight
-                for entry in self._answer_entries.get(term, ()):
-                    answer_recall[entry] += idf / query_weight
+                if choice not in skip:
+                    shared[choice] += idf
+                    entries_here.add(self._choice_entry[choice])
+            for entry in entries_here:
+                entry_recall[entry] += share
+            for entry in self._answer_entries.get(term, ()):
+                answer_recall[entry] += share
 
-        term_scores = [0.0] * len(self._choice_text)
+        term_scores: dict[int, float] = {}
+        evidence: dict[int, float] = defaultdict(float)
+        beta2 = self.thresholds.term_beta**2
         for choice, overlap in shared.items():
-            # harmonic mean of "the message is explained" and "the phrasing is covered"
+            # F-beta of "the message is explained" (recall) and "the phrasing is covered"
+            # (precision); beta < 1 leans on precision, so a long message that contains a whole
+            # phrasing among other words still scores well
             recall = overlap / query_weight
             precision = overlap / self._choice_weight[choice]
-            term_scores[choice] = 2 * recall * precision / (recall + precision)
-
-        content = " ".join(terms)
-        token_set = [0.0] * len(self._choice_text)
-        if content:
-            for _, score, choice in process.extract(
-                content, self._choice_content, scorer=fuzz.token_set_ratio, limit=None
-            ):
-                token_set[choice] = score / 100.0
-        wratio = [0.0] * len(self._choice_text)
-        for _, score, choice in process.extract(
-            normalised, self._choice_text, scorer=fuzz.WRatio, limit=None
-        ):
-            wratio[choice] = score / 100.0
+            score = (1 + beta2) * recall * precision / (beta2 * precision + recall)
+            term_scores[choice] = score
+            entry = self._choice_entry[choice]
+            evidence[entry] = max(evidence[entry], score)
+        for entry, recall in entry_recall.items():
+            evidence[entry] += recall
+        for entry, recall in answer_recall.items():
+            evidence[entry] += recall
 
         exact = next(
             (self._choice_entry[c] for c in self._exact.get(normalised, ()) if c not in skip), None
         )
-        return Features(
-            token_set, wratio, term_scores, entry_recall, answer_recall, bool(terms), exact, skip
-        )
+        shortlist = sorted(evidence, key=evidence.__getitem__, reverse=True)[:SHORTLIST]
+        content = " ".join(terms)
+        surface: dict[int, tuple[float, float]] = {}
+        for entry in shortlist:
+            for choice in self._entry_choices[entry]:
+                if choice in skip:
+                    continue
+                surface[choice] = (
+                    fuzz.ratio(normalised, self._choice_text[choice]) / 100.0,
+                    fuzz.token_sort_ratio(content, self._choice_content[choice]) / 100.0,
+                )
+        return Features(term_scores, surface, dict(entry_recall), dict(answer_recall), exact)
 
     def rank(self, features: Features, weights: Weights | None = None) -> list[Candidate]:
         """Blend the measurements into one 0-100 score per entry, best first."""
         w = weights or self.weights
         best = [0.0] * len(self._entry_ids)
-        for choice, entry in enumerate(self._choice_entry):
-            if choice in features.skip:
-                continue
-            term_score = features.terms[choice]
-            if features.has_terms and term_score == 0.0:
+        for choice in features.terms.keys() | features.surface.keys():
+            term_score = features.terms.get(choice, 0.0)
+            ratio, token_sort = features.surface.get(choice, (0.0, 0.0))
+            if term_score == 0.0:
                 # no meaning-bearing word in common: only surface similarity counts, at its weight
-                score = w.wratio * features.wratio[choice]
+                score = w.ratio * ratio
             else:
-                score = (
-                    w.token_set * features.token_set[choice]
-                    + w.wratio * features.wratio[choice]
-                    + w.terms * term_score
-                )
+                score = w.terms * term_score + w.ratio * ratio + w.token_sort * token_sort
+            entry = self._choice_entry[choice]
             if score > best[entry]:
                 best[entry] = score
-        if w.entry_terms or w.answer_terms:
-            for entry in range(len(best)):
-                best[entry] += (
-                    w.entry_terms * features.entry_recall[entry]
-                    + w.answer_terms * features.answer_recall[entry]
-                )
+        for entry, recall in features.entry_recall.items():
+            best[entry] += w.entry_terms * recall
+        for entry, recall in features.answer_recall.items():
+            best[entry] += w.answer_terms * recall
         if features.exact is not None:
             best[features.exact] = 1.0
         ranked = sorted(range(len(best)), key=lambda i: best[i], reverse=True)
-        return [Candidate(self._entry_ids[i], round(best[i] * 100, 2)) for i in ranked]
+        return [Candidate(self._entry_ids[i], round(min(best[i], 1.0) * 100, 2)) for i in ranked]
 
     def scores(self, text: str, *, holding_out: tuple[str, str] | None = None) -> list[Candidate]:
         """Every entry with a score (0-100), best first. Empty when the message has no words."""

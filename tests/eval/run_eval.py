@@ -30,7 +30,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.faq import Faq, load_faq
-from knowledge.matcher import Candidate, FaqMatcher, MatchResult, Thresholds, Weights, decide
+from knowledge.matcher import Candidate, FaqMatcher, MatchResult, Thresholds, Weights
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.yaml"
@@ -157,8 +157,8 @@ def evaluate(
 def emergency_first_rate(path: Path = TRIAGE) -> tuple[int, int] | None:
     """(emergency-first, total) over triage.yaml's emergency messages, if triage exists yet.
 
-    The triage module is another engineer's; this looks for ``triage(text)`` returning an object
-    whose ``emergency`` attribute is true when the first reply must say 999.
+    Uses the triage module's ``load_triage_rules()`` and ``triage(text, rules)``, whose result's
+    ``emergency`` is true when the first reply must say 999.
     """
     if not path.exists():
         return None
@@ -169,11 +169,13 @@ def emergency_first_rate(path: Path = TRIAGE) -> tuple[int, int] | None:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     messages = [m["text"] if isinstance(m, dict) else m for m in data.get("emergency", [])]
     triage = getattr(triage_module, "triage", None)
-    if triage is None or not messages:
+    load_rules = getattr(triage_module, "load_triage_rules", None)
+    if triage is None or load_rules is None or not messages:
         return None
+    rules = load_rules()
     first = 0
     for text in messages:
-        outcome = triage(text)
+        outcome = triage(text, rules)
         first += bool(getattr(outcome, "emergency", False))
     return first, len(messages)
 
@@ -203,41 +205,63 @@ def report_table(rows: list[tuple[str, Metrics]]) -> str:
 
 #: The calibration objective: answer as many held-out phrasings right as possible while keeping
 #: confident wrong answers within budget (below the 2% target, leaving headroom for unseen text),
-#: and answering (almost) no out-of-scope message. A useful "did you mean" earns a little; one
+#: answering (almost) no out-of-scope message, and rarely offering "did you mean" for one. A useful "did you mean" earns a little; one
 #: shown for an out-of-scope message costs a little.
 WRONG_BUDGET = 0.015
 OUT_OF_SCOPE_BUDGET = 0.025
+OUT_OF_SCOPE_SUGGEST_BUDGET = 0.10
 SUGGEST_RIGHT_GAIN = 0.25
 SUGGEST_NOISE_COST = 0.1
 
 
 @dataclass(frozen=True)
-class _Case:
-    right: str | None  # None: out of scope
-    ranked: tuple[Candidate, ...]
+class CalibrationCase:
+    """One calibration message, reduced to what the thresholds look at."""
+
+    in_scope: bool
+    top: float  # best score
+    runner_up: float
+    top_right: bool  # the best entry is the right one
+    right_score: float | None  # the right entry's score, if it is among the top three
+
+    @classmethod
+    def of(cls, right: str | None, ranked: list[Candidate]) -> "CalibrationCase":
+        top = ranked[0].score if ranked else 0.0
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        right_score = next((c.score for c in ranked[:3] if c.entry_id == right), None)
+        return cls(right is not None, top, runner_up, bool(ranked) and ranked[0].entry_id == right, right_score)
 
 
-def _utility(cases: list[_Case], t: Thresholds) -> tuple[float, int, int, int]:
-    """(objective, right, wrong, out-of-scope answered); over budget ranks below any in budget."""
-    gain, correct, wrong, oos_answered = 0.0, 0, 0, 0
-    positives = sum(case.right is not None for case in cases)
+def calibration_utility(cases: list[CalibrationCase], t: Thresholds) -> tuple[float, int, int, int]:
+    """(objective, right, wrong, out-of-scope answered); over budget ranks below any in budget.
+
+    Mirrors ``knowledge.matcher.decide`` (a unit test keeps the two in step).
+    """
+    gain, correct, wrong, oos_answered, oos_suggested, positives = 0.0, 0, 0, 0, 0, 0
     for case in cases:
-        result = decide(list(case.ranked), t)
-        if result.outcome == "answer":
-            if case.right is None:
+        positives += case.in_scope
+        if case.top < t.suggest:
+            continue
+        if case.top >= 100.0 or (case.top >= t.answer and case.top - case.runner_up >= t.margin):
+            if not case.in_scope:
                 oos_answered += 1
-            elif result.best.entry_id == case.right:
+            elif case.top_right:
                 gain += 1
                 correct += 1
             else:
                 wrong += 1
-        elif result.outcome == "suggest":
-            if case.right is None:
-                gain -= SUGGEST_NOISE_COST
-            elif any(c.entry_id == case.right for c in result.suggestions):
-                gain += SUGGEST_RIGHT_GAIN
-    over = max(0.0, wrong - WRONG_BUDGET * positives) + max(
-        0.0, oos_answered - OUT_OF_SCOPE_BUDGET * (len(cases) - positives)
+        elif not case.in_scope:
+            gain -= SUGGEST_NOISE_COST
+            oos_suggested += 1
+        elif case.right_score is not None and case.right_score >= max(
+            t.suggest, case.top - t.suggestion_window
+        ):
+            gain += SUGGEST_RIGHT_GAIN
+    negatives = len(cases) - positives
+    over = (
+        max(0.0, wrong - WRONG_BUDGET * positives)
+        + max(0.0, oos_answered - OUT_OF_SCOPE_BUDGET * negatives)
+        + max(0.0, oos_suggested - OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
     )
     return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered
 
@@ -253,12 +277,12 @@ def _threshold_grid(base: Thresholds, fine: bool) -> list[Thresholds]:
     ]
 
 
-def _cases(matcher: FaqMatcher, feats: list, weights: Weights) -> list[_Case]:
-    return [_Case(eid, tuple(matcher.rank(f, weights)[:4])) for eid, f in feats if f is not None]
+def _cases(matcher: FaqMatcher, feats: list, weights: Weights) -> list[CalibrationCase]:
+    return [CalibrationCase.of(eid, matcher.rank(f, weights)[:4]) for eid, f in feats if f is not None]
 
 
-def _best(cases: list[_Case], grid: list[Thresholds]):
-    return max(((_utility(cases, t), t) for t in grid), key=lambda pair: pair[0][0])
+def _best(cases: list[CalibrationCase], grid: list[Thresholds]):
+    return max(((calibration_utility(cases, t), t) for t in grid), key=lambda pair: pair[0][0])
 
 
 def calibrate(faq: Faq) -> None:
@@ -269,52 +293,61 @@ def calibrate(faq: Faq) -> None:
     """
     dev = yaml.safe_load(DEV_OUT_OF_SCOPE.read_text(encoding="utf-8"))["out_of_scope"]
     held_out = [(e.id, a) for e in faq.entries for a in e.alternates]
-    print(f"calibrating on {len(held_out)} held-out alternates, {len(dev)} dev out-of-scope messages")
+    padded = [(eid, a, _padded(a, i)) for i, (eid, a) in enumerate(held_out) if i % 2 == 0]
+    dev_padded = [_padded(text, i) for i, text in enumerate(dev)]
+    print(
+        f"calibrating on {len(held_out)} held-out alternates (+{len(padded)} padded with chatter), "
+        f"{len(dev)} dev out-of-scope messages (+{len(dev_padded)} padded)"
+    )
 
     def features_for(matcher: FaqMatcher) -> list:
         feats = [(eid, matcher.features(text, holding_out=(eid, text))) for eid, text in held_out]
-        return feats + [(None, matcher.features(text)) for text in dev]
+        feats += [(eid, matcher.features(long, holding_out=(eid, a))) for eid, a, long in padded]
+        return feats + [(None, matcher.features(text)) for text in [*dev, *dev_padded]]
 
-    base = Thresholds()
-    matcher = FaqMatcher(faq, base)
-    feats = features_for(matcher)
-    coarse = _threshold_grid(base, fine=False)
+    # stage 1: word handling, with the current weights
     best = None
+    weights = Weights()
+    for unknown_weight, beta in itertools.product((0.5, 1.0, 1.5), (0.4, 0.6, 0.8, 1.0)):
+        variant = replace(Thresholds(), unknown_word_weight=unknown_weight, term_beta=beta)
+        m = FaqMatcher(faq, variant)
+        score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(variant, fine=False))
+        print(f"  unknown_word_weight={unknown_weight} term_beta={beta}: utility {score[0]:.1f}")
+        if best is None or score[0] > best[0][0]:
+            best = (score, weights, t)
+    # stage 2: blend weights, with that word handling
+    matcher = FaqMatcher(faq, best[2])
+    feats = features_for(matcher)
+    coarse = _threshold_grid(best[2], fine=False)
     steps = [x / 10 for x in range(0, 6)]
     for ts, wr, et, at in itertools.product(steps, steps[:4], steps[:4], steps[:4]):
         terms = round(1 - ts - wr - et - at, 4)
         if terms < 0.2:
             continue
-        weights = Weights(token_set=ts, wratio=wr, terms=terms, entry_terms=et, answer_terms=at)
+        weights = Weights(token_sort=ts, ratio=wr, terms=terms, entry_terms=et, answer_terms=at)
         (score, t) = _best(_cases(matcher, feats, weights), coarse)
-        if best is None or score[0] > best[0][0]:
+        if score[0] > best[0][0]:
             best = (score, weights, t)
     print(f"  weights: {best[1]} -> utility {best[0][0]:.1f}")
     weights = best[1]
-    for typo_cutoff, unknown_weight in itertools.product((80.0, 85.0, 90.0), (0.5, 0.75, 1.0, 1.5)):
-        variant = replace(base, typo_cutoff=typo_cutoff, unknown_word_weight=unknown_weight)
-        m = FaqMatcher(faq, variant)
-        score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(variant, fine=False))
-        print(f"  typo_cutoff={typo_cutoff} unknown_word_weight={unknown_weight}: utility {score[0]:.1f}")
-        if score[0] > best[0][0]:
-            best = (score, weights, t)
     t = best[2]
     m = FaqMatcher(faq, t)
     score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(t, fine=True))
     utility, correct, wrong, oos_answered = score
     print(f"\nchosen: {weights}\n        {t}")
     print(
-        f"held-out alternates right {correct}/{len(held_out)}, wrong {wrong}; "
-        f"dev out-of-scope answered {oos_answered}/{len(dev)} (utility {utility:.1f})"
+        f"held-out alternates (plain and padded) right {correct}/{len(held_out) + len(padded)}, "
+        f"wrong {wrong}; dev out-of-scope answered {oos_answered}/{len(dev) + len(dev_padded)} "
+        f"(utility {utility:.1f})"
     )
     baseline = NaiveBaseline(faq)
     best_cut = None
     for cut in range(50, 101, 2):
         baseline.cutoff = float(cut)
-        cases = [_Case(eid, _as_ranked(baseline.match(text))) for eid, text in held_out]
-        cases += [_Case(None, _as_ranked(baseline.match(text))) for text in dev]
+        cases = [CalibrationCase.of(eid, _as_ranked(baseline.match(text))) for eid, text in held_out]
+        cases += [CalibrationCase.of(None, _as_ranked(baseline.match(text))) for text in dev]
         cut_t = replace(Thresholds(), answer=float(cut), margin=0.0, suggest=float(cut))
-        score = _utility(cases, cut_t)
+        score = calibration_utility(cases, cut_t)
         if best_cut is None or score[0] > best_cut[0][0]:
             best_cut = (score, cut)
     print(
@@ -323,8 +356,25 @@ def calibrate(faq: Faq) -> None:
     )
 
 
-def _as_ranked(result: MatchResult) -> tuple[Candidate, ...]:
-    return (result.best,) if result.best else ()
+#: Chatter practitioners wrap questions in (no safeguarding content), to calibrate on long
+#: messages as well as the FAQ's short alternates.
+_PREAMBLES = (
+    "hi sorry, quick question.",
+    "hello, I work in a primary school and",
+    "not sure if this is the right place but",
+    "our head asked me to check something:",
+    "afternoon, bit of an odd one here,",
+    "Just wondering,",
+)
+_ENDINGS = ("thanks in advance", "any advice welcome", "cheers", "thank you so much", "", "sorry if this is a silly question")
+
+
+def _padded(text: str, index: int) -> str:
+    return f"{_PREAMBLES[index % len(_PREAMBLES)]} {text} {_ENDINGS[index % len(_ENDINGS)]}".strip()
+
+
+def _as_ranked(result: MatchResult) -> list[Candidate]:
+    return [result.best] if result.best else []
 
 
 def measure(faq: Faq, eval_set: EvalSet, show_misses: bool = False) -> dict[str, Metrics]:

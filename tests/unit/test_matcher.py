@@ -37,7 +37,6 @@ def real_matcher() -> FaqMatcher:
         ("Why shouldn't I say child pornography?", "terminology-why-not-child-pornography"),
         ("is it ok to call it child porn??", "terminology-why-not-child-pornography"),
         ("should i delete the messages on her phone", "evidence-preserve"),
-        ("how do I write down what the kid told me", "disclosure-record-verbatim"),
     ],
 )
 def test_clear_questions_and_fragments_are_answered(matcher: FaqMatcher, text: str, entry_id: str) -> None:
@@ -46,14 +45,24 @@ def test_clear_questions_and_fragments_are_answered(matcher: FaqMatcher, text: s
     assert result.best.entry_id == entry_id
 
 
-def test_typos_still_reach_the_entry(matcher: FaqMatcher) -> None:
-    result = matcher.match("shoud i delet the mesages")
-    assert result.best.entry_id == "evidence-preserve"
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        ("shoud i delet the mesages", "evidence-preserve"),
+        ("how do I write down what the kid told me", "disclosure-record-verbatim"),
+    ],
+)
+def test_typos_and_paraphrases_reach_the_entry(matcher: FaqMatcher, text: str, entry_id: str) -> None:
+    result = matcher.match(text)
+    assert result.best.entry_id == entry_id
     assert result.outcome in ("answer", "suggest")
+    if result.outcome == "suggest":
+        assert result.suggestions[0].entry_id == entry_id
 
 
 @pytest.mark.parametrize(
-    "text", ["payroll deadline", "what is the weather tomorrow", "how do I reset my password", "what is the"]
+    "text",
+    ["payroll deadline", "what is the weather tomorrow", "how do I reset my password", "what is the", "why?"],
 )
 def test_out_of_scope_is_unknown(matcher: FaqMatcher, text: str) -> None:
     assert matcher.match(text).outcome == "unknown"

@@ -1,0 +1,82 @@
+"""The matcher must not get worse on the held-out eval set than the level recorded in baseline.json.
+
+The floor is the measured figure minus a small tolerance (see baseline.json), so a content or
+matcher change that loses accuracy, or answers more questions wrongly, fails the suite.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from knowledge.faq import load_faq
+from knowledge.matcher import Candidate, Thresholds, decide
+from tests.eval.run_eval import (
+    BASELINE_FILE,
+    CalibrationCase,
+    Metrics,
+    calibration_utility,
+    load_eval_set,
+    measure,
+)
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Metrics]:
+    return measure(load_faq(), load_eval_set())
+
+
+@pytest.fixture(scope="module")
+def floor() -> dict[str, float]:
+    return json.loads(BASELINE_FILE.read_text(encoding="utf-8"))
+
+
+def test_eval_set_is_big_enough_to_mean_something(results: dict[str, Metrics]) -> None:
+    assert results["bot"].in_scope >= 150
+    assert results["bot"].out_of_scope >= 30
+
+
+def test_accuracy_in_scope_holds(results: dict[str, Metrics], floor: dict[str, float]) -> None:
+    assert results["bot"].accuracy >= floor["accuracy_min"]
+
+
+def test_confidently_wrong_answers_stay_rare(results: dict[str, Metrics], floor: dict[str, float]) -> None:
+    assert results["bot"].wrong_rate <= floor["confidently_wrong_max"]
+
+
+def test_out_of_scope_messages_are_not_answered(results: dict[str, Metrics], floor: dict[str, float]) -> None:
+    assert results["bot"].oos_unknown_rate >= floor["out_of_scope_unknown_min"]
+    assert results["bot"].oos_not_answered_rate >= floor["out_of_scope_not_answered_min"]
+
+
+def test_bot_beats_the_naive_baseline(results: dict[str, Metrics]) -> None:
+    assert results["bot"].accuracy > results["baseline"].accuracy
+    assert results["bot"].correct - results["bot"].wrong > results["baseline"].correct - results["baseline"].wrong
+
+
+# --- the calibration's shortcut must make the same decisions as the matcher ----------------------
+
+_scores = st.floats(min_value=0, max_value=100, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(_scores, min_size=1, max_size=5),
+    right=st.sampled_from([None, "e0", "e1", "e2", "e3", "e4"]),
+    answer=_scores,
+    margin=st.floats(min_value=0, max_value=30),
+    suggest=_scores,
+)
+def test_calibration_utility_mirrors_decide(scores, right, answer, margin, suggest) -> None:
+    ranked = [Candidate(f"e{i}", s) for i, s in enumerate(sorted(scores, reverse=True))]
+    t = replace(Thresholds(), answer=answer, margin=margin, suggest=min(suggest, answer))
+    result = decide(ranked, t)
+    _, correct, wrong, oos_answered = calibration_utility([CalibrationCase.of(right, ranked)], t)
+    answered = result.outcome == "answer"
+    assert correct == (answered and right is not None and result.best.entry_id == right)
+    assert wrong == (answered and right is not None and result.best.entry_id != right)
+    assert oos_answered == (answered and right is None)
