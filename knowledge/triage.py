@@ -187,6 +187,7 @@ class _IdentifyingSpec(Strict):
     date: tuple[str, ...]
     dob: tuple[str, ...]
     name_marker: tuple[str, ...]
+    known_names: tuple[str, ...]
     not_names: tuple[str, ...]
     function_words: tuple[str, ...]
     age: tuple[str, ...]
@@ -384,6 +385,7 @@ class _IdentifyingRules:
     date: re.Pattern[str] | None
     dob: re.Pattern[str] | None
     name_marker: re.Pattern[str] | None
+    known_names: re.Pattern[str] | None
     not_names: frozenset[str]
     function_words: frozenset[str]
     age: re.Pattern[str] | None
@@ -506,6 +508,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         date=_raw(ident.date),
         dob=_raw(ident.dob),
         name_marker=_raw(ident.name_marker),
+        known_names=_raw(tuple(rf"\b{re.escape(n)}\b" for n in ident.known_names)),
         not_names=frozenset(ident.not_names) | frozenset(ident.function_words),
         function_words=frozenset(ident.function_words),
         age=_raw(ident.age),
@@ -908,6 +911,8 @@ def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
     sentence; two such words side by side ("Ruby Williams") count as a full name anywhere. A
     message typed In Title Case tells nothing, so it is not read this way.
     """
+    if rules.known_names is not None:  # "Marie Collins Foundation" is not a person
+        raw = rules.known_names.sub(lambda m: "the" + " " * (len(m.group(0)) - 3), raw)
     matches = list(_CAPITALISED.finditer(raw))
     capitalised_function_words = sum(
         1 for m in matches if m.group(0) in rules.function_words and _SENTENCE_START.search(raw[: m.start()]) is None

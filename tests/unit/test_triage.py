@@ -142,6 +142,7 @@ def test_an_alarm_at_the_end_of_a_long_message_is_still_found(rules: TriageRules
         ("he was caught with cp", "cp"),
         ("cp pics in the group chat", "cp"),
         ("CHILD PORN", "child porn"),
+        ("pornographic images of children found on his pc", "child pornography"),
     ],
 )
 def test_wrong_terms_are_named_for_a_kind_correction(text: str, term: str, rules: TriageRules) -> None:
@@ -336,6 +337,8 @@ def test_numbers_in_sentences_and_service_numbers_are_not_choices(text: str, rul
         "Noah (11) told me",
         "her snapchat username is lily.xo",
         "@jake_2011 keeps messaging her",
+        "Lucy, aged 9, told me",
+        "Ella Collins has been sending pics",
     ],
 )
 def test_identifying_details_earn_a_privacy_reminder(text: str, rules: TriageRules) -> None:
@@ -362,6 +365,8 @@ def test_identifying_details_earn_a_privacy_reminder(text: str, rules: TriageRul
         "send it to dsl@oakwood.sch.uk",
         "snapchat is dangerous, isn't it?",
         "she goes to St Peter's Academy",
+        "what does the Marie Collins Foundation do",
+        "is Stop It Now the same as the Lucy Faithfull Foundation",
     ],
 )
 def test_service_numbers_dates_and_ages_alone_are_not_identifying(text: str, rules: TriageRules) -> None:
