@@ -20,7 +20,6 @@ from bot.logs import bot_logger
 from bot.settings import Settings
 
 EXPIRES_KEY = "_expires_at"
-_MESSAGES_SENT = "storage.messages_sent"
 
 
 class StorageUnavailable(RuntimeError):
@@ -40,11 +39,13 @@ class OneTurnAtATime(Middleware):
 
     In this process, turns of the same conversation wait for each other (an asyncio lock per
     conversation, dropped when nobody holds or awaits it). Across processes (scaled out behind a
-    load balancer) the store's e_tags decide: the turn that saves second gets StorageConflict,
-    and is run again once on freshly read state when nothing it said has left the process yet
-    (expectReplies buffers replies; with normal delivery only while no message was sent). If it
-    cannot be re-run, the conflict reaches the turn-error handler: the update is refused, never
-    silently lost.
+    load balancer) the store's e_tags decide: the turn that saves second gets StorageConflict
+    and is run again on freshly read state. That is only safe if nothing it said has left yet, so
+    a turn's messages are held until its state is saved (expectReplies buffers them anyway; the
+    typing indicator goes at once). Held messages go out after the save; if the store is down
+    or the turn keeps losing the race they are dropped (the turn-error handler then says so, with
+    999 first), so what the practitioner sees always matches the step that was stored. Any other
+    failure still sends what the turn had said (it may be the 999 advice) before the error reply.
     """
 
     def __init__(self, conversation_state: BotState, max_attempts: int = 3):
@@ -52,7 +53,6 @@ class OneTurnAtATime(Middleware):
         self.max_attempts = max_attempts
         self._locks: Dict[str, asyncio.Lock] = {}
         self._users: Dict[str, int] = {}
-        self.reruns = 0
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable]) -> None:
         conversation = context.activity.conversation
@@ -69,27 +69,55 @@ class OneTurnAtATime(Middleware):
                 del self._locks[key]
 
     async def _run(self, context: TurnContext, logic: Callable[[], Awaitable]) -> None:
-        context.on_send_activities(_note_messages_sent)
+        held = HeldMessages(context)
+        context.on_send_activities(held.intercept)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await logic()
-                return
             except StorageConflict:
-                if attempt == self.max_attempts or context.turn_state.get(_MESSAGES_SENT):
+                last = attempt == self.max_attempts
+                held.discard(keep_holding=not last)
+                if last:
                     raise
-            self.reruns += 1
-            bot_logger().info("state_conflict", extra={"outcome": "state_conflict_rerun", "attempt": attempt})
-            context.buffered_reply_activities.clear()
-            await self.conversation_state.load(context, force=True)
+                bot_logger().info("state_conflict", extra={"outcome": "state_conflict_rerun", "attempt": attempt})
+                await self.conversation_state.load(context, force=True)
+                continue
+            except StorageUnavailable:
+                held.discard(keep_holding=False)
+                raise
+            except Exception:
+                await held.release()
+                raise
+            await held.release()
+            return
 
 
-async def _note_messages_sent(context: TurnContext, activities: list, next_send: Callable[[], Awaitable]):
-    """Remember when a message really left the process (not buffered for expectReplies)."""
-    if context.activity.delivery_mode != DeliveryModes.expect_replies and any(
-        activity.type == ActivityTypes.message for activity in activities
-    ):
-        context.turn_state[_MESSAGES_SENT] = True
-    return await next_send()
+class HeldMessages:
+    """The messages of one turn, kept back until the turn's state is saved."""
+
+    def __init__(self, context: TurnContext):
+        self.context = context
+        self.holding = context.activity.delivery_mode != DeliveryModes.expect_replies
+        self.messages: list = []
+
+    async def intercept(self, _context: TurnContext, activities: list, next_send: Callable[[], Awaitable]):
+        # The SDK sends whatever is left in this list once the handlers have run.
+        if self.holding:
+            self.messages.extend(activity for activity in activities if activity.type == ActivityTypes.message)
+            activities[:] = [activity for activity in activities if activity.type != ActivityTypes.message]
+        return await next_send()
+
+    def discard(self, keep_holding: bool) -> None:
+        """Drop what the turn said; the turn-error handler's own reply must then go straight out."""
+        self.holding = self.holding and keep_holding
+        self.messages.clear()
+        self.context.buffered_reply_activities.clear()
+
+    async def release(self) -> None:
+        self.holding = False
+        messages, self.messages = self.messages, []
+        if messages:
+            await self.context.send_activities(messages)
 
 
 class ExpiringStorage(Storage):

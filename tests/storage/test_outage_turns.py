@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from botbuilder.core import MemoryStorage
 
 from bot.storage import ExpiringStorage, StorageConflict, StorageUnavailable
 from tests.conftest import activity, reply_texts, send
+from tests.http.support import ChannelRecorder
 from tests.storage.test_bot_processes import FLOW, steps_shown
 
 
@@ -22,6 +24,7 @@ class SwitchableStore(MemoryStorage):
     def __init__(self) -> None:
         super().__init__()
         self.down = False
+        self.fail_writes = False
         self.conflicts_to_raise = 0
 
     async def read(self, keys):
@@ -30,7 +33,7 @@ class SwitchableStore(MemoryStorage):
         return copy.deepcopy(await super().read(keys))
 
     async def write(self, changes):
-        if self.down:
+        if self.down or self.fail_writes:
             raise StorageUnavailable("down")
         if self.conflicts_to_raise:
             self.conflicts_to_raise -= 1
@@ -89,3 +92,54 @@ async def test_a_turn_that_keeps_losing_write_races_says_so_instead_of_dropping_
     store.conflicts_to_raise = 0
     payload = await send(client, activity("help", conversation_id=conversation))
     assert steps_shown(payload, knowledge.flow) == ["images-or-videos"]
+
+
+@pytest.fixture
+async def channel(aiohttp_server):
+    """Teams' side for normal delivery: replies are POSTed here, as the Bot Connector receives them."""
+    recorder = ChannelRecorder()
+    server = await aiohttp_server(recorder.app(), host="127.0.0.1")
+    recorder.url = str(server.make_url("/"))
+    return recorder
+
+
+async def post_normal(client, channel, text: str, conversation: str) -> list[str]:
+    """Send as Teams does (replies go to the serviceUrl); what the channel received for this turn."""
+    before = len(channel.received)
+    body = activity(text, conversation_id=conversation, expect_replies=False, serviceUrl=channel.url)
+    response = await client.post("/api/messages", json=body)
+    assert response.status < 300, await response.text()
+    return reply_texts({"activities": channel.received[before:]})
+
+
+async def test_with_normal_delivery_a_lost_race_reaches_teams_once(aiohttp_client, make_app, knowledge, channel):
+    """The turn's messages wait for its save, so the re-run's step is the only one Teams sees."""
+    store = SwitchableStore()
+    client = await aiohttp_client(make_app(storage=ExpiringStorage(store, ttl_seconds=600)))
+    conversation = "a:conv-normal-race"
+    for text, _step in FLOW[:4]:
+        await post_normal(client, channel, text, conversation)
+
+    store.conflicts_to_raise = 1
+    texts = await post_normal(client, channel, "next", conversation)
+    assert steps_shown({"activities": [{"type": "message", "text": t} for t in texts]}, knowledge.flow) == ["record"]
+    assert len(texts) == len(set(texts))
+
+
+async def test_with_normal_delivery_an_outage_sends_999_first_and_no_unsaved_step(
+    aiohttp_client, make_app, knowledge, channel
+):
+    store = SwitchableStore()
+    client = await aiohttp_client(make_app(storage=ExpiringStorage(store, ttl_seconds=600)))
+    conversation = "a:conv-normal-outage"
+    for text, _step in FLOW[:4]:
+        await post_normal(client, channel, text, conversation)
+
+    store.fail_writes = True
+    texts = await post_normal(client, channel, "next", conversation)
+    assert texts[0] == knowledge.messages.text("emergency")
+    assert steps_shown({"activities": [{"type": "message", "text": t} for t in texts]}, knowledge.flow) == []
+
+    store.fail_writes = False
+    texts = await post_normal(client, channel, "next", conversation)
+    assert steps_shown({"activities": [{"type": "message", "text": t} for t in texts]}, knowledge.flow) == ["record"]
