@@ -90,6 +90,7 @@ NOT_AN_EMERGENCY = [
     "the abuser is in prison now",
     "the child is currently in foster care after the abuse",
     "not right now, she's with her mum",
+    "how do I support a pupil who says she wants to die",
 ]
 
 
@@ -219,6 +220,8 @@ def test_a_fresh_disclosure_starts_the_guide(text: str, rules: TriageRules) -> N
         "how do I write down what the kid told me",
         "what's the best way to respond to a disclosure",
         "can a child retract a disclosure",
+        "what should I say to a child who tells me they have been abused",
+        "children who disclose online abuse often feel shame",
     ],
 )
 def test_general_questions_about_disclosure_never_start_the_guide(text: str, rules: TriageRules) -> None:
