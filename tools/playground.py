@@ -34,6 +34,7 @@ from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYGROUND_CLI = REPO / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
+PLAYGROUND_CONFIG = REPO / "deployment" / "teams" / "playground.yml"
 LOOPBACK_PRELOAD = REPO / "tools" / "loopback.cjs"
 HOST = "127.0.0.1"
 LISTENING = re.compile(r"Listening on (\d+)")
@@ -183,6 +184,7 @@ class PlaygroundSession:
             # The playground logs every message it relays, text included, to ./devTools/ by
             # default: send that log nowhere unless someone asks for it explicitly.
             "M365_AGENTS_PLAYGROUND_LOGFILE": os.devnull,
+            "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(PLAYGROUND_CONFIG),
             **self.env,
             "BOT_ENDPOINT": self.bot_endpoint,
             "TEAMSAPPTESTER_PORT": str(self.requested_playground_port),

@@ -13,6 +13,7 @@ activity to the bot exactly as Teams would (channelId msteams, tenant in channel
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sys
 import time
@@ -199,6 +200,8 @@ def only_card(conversation: str, message: dict, title: str) -> dict:
 
 
 async def test_personal_chat_install_question_button_and_disclosure_guide(client, knowledge):
+    manifest = json.loads((REPO / "deployment" / "teams" / "manifest.json").read_text(encoding="utf-8"))
+    assert client.bot["name"] == manifest["name"]["short"], "the page names the bot as Teams will"
     chat = client.config["personalChat"]["id"]
     welcome_title = "Online child sexual abuse: practitioner guide"
 
