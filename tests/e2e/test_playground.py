@@ -261,7 +261,15 @@ async def test_channel_with_mention_answers_and_keeps_disclosures_out(client):
 
     since = client.mark()
     await client.say(channel, "topics", mention=True)
-    await client.wait_for(since, card_headed(in_channel, "What I can help with"), "to an @mention in the channel")
+    thread, topics = await client.wait_for(
+        since, card_headed(in_channel, "What I can help with"), "to an @mention in the channel"
+    )
+
+    # A button on that card, clicked in the channel's thread.
+    title, data = submits(only_card(thread, topics, "What I can help with"))[0]
+    since = client.mark()
+    await client.click(thread, topics, data)
+    await client.wait_for(since, card_headed(in_channel, title), f"opening the topic {title!r} in the channel")
 
     since = client.mark()
     await client.say(channel, "a child has just disclosed", mention=True)
