@@ -104,6 +104,8 @@ class Thresholds:
     answer: float = 48.0  # below this, never answer outright
     margin: float = 6.0  # best must lead the next entry by this much to answer
     suggest: float = 40.0  # below this, "I don't know"
+    lead_floor: float = 40.0  # with lead_ratio: answer a lower score that leads by a wide ratio
+    lead_ratio: float = 1.6
     suggestion_window: float = 20.0  # suggestions are within this of the best
     typo_cutoff: float = 85.0  # an unknown word is read as a FAQ word this similar (rapidfuzz ratio)
     unknown_word_weight: float = 1.0  # an unknown word weighs this share of the rarest FAQ word
@@ -333,6 +335,16 @@ class FaqMatcher:
         return decide(ranked, self.thresholds)
 
 
+def confident(top: float, runner_up: float, t: Thresholds) -> bool:
+    """Answer outright: an exact phrasing; a high score clearly ahead of the next entry; or a
+    lower score (long messages score lower) that leads the next entry by a wide ratio."""
+    return (
+        top >= 100.0
+        or (top >= t.answer and top - runner_up >= t.margin)
+        or (top >= t.lead_floor and top >= t.lead_ratio * runner_up)
+    )
+
+
 def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
     """Apply thresholds to a ranked list (a function, so calibration can try many thresholds
     over scores computed once)."""
@@ -344,6 +356,6 @@ def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
         return MatchResult(outcome="unknown", best=top, suggestions=())
     floor = max(t.suggest, top.score - t.suggestion_window)
     window = [c for c in ranked[:3] if c.score >= floor]
-    if top.score >= 100.0 or (top.score >= t.answer and top.score - runner_up >= t.margin):
+    if confident(top.score, runner_up, t):
         return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
     return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))

@@ -30,7 +30,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.faq import Faq, load_faq
-from knowledge.matcher import Candidate, FaqMatcher, MatchResult, Thresholds, Weights
+from knowledge.matcher import Candidate, FaqMatcher, MatchResult, Thresholds, Weights, confident
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.yaml"
@@ -93,6 +93,7 @@ class Metrics:
     wrong: int
     oos_unknown: int
     oos_not_answered: int
+    ranked_first: int = 0  # in scope: the right entry was the best candidate, whatever the outcome
 
     @staticmethod
     def _share(part: int, whole: int) -> float:
@@ -122,9 +123,10 @@ class Metrics:
 def evaluate(
     match: Callable[[str], MatchResult], eval_set: EvalSet, misses: list[str] | None = None
 ) -> Metrics:
-    correct = suggested = suggested_right = wrong = 0
+    correct = suggested = suggested_right = wrong = ranked_first = 0
     for item in eval_set.in_scope:
         result = match(item.text)
+        ranked_first += bool(result.best and result.best.entry_id in item.right)
         if result.outcome == "answer":
             if result.best and result.best.entry_id in item.right:
                 correct += 1
@@ -150,7 +152,7 @@ def evaluate(
             misses.append(f"OOS-{result.outcome.upper():7} {text!r} -> {result.best}")
     return Metrics(
         len(eval_set.in_scope), len(eval_set.out_of_scope), correct, suggested, suggested_right,
-        wrong, oos_unknown, oos_not_answered,
+        wrong, oos_unknown, oos_not_answered, ranked_first,
     )
 
 
@@ -185,7 +187,10 @@ def _pct(value: float) -> str:
 
 
 def report_table(rows: list[tuple[str, Metrics]]) -> str:
-    header = ("", "top-1 right", "suggest", "(right in it)", "conf. wrong", "OOS unknown", "OOS not answered")
+    header = (
+        "", "answered right", "suggest", "(right in it)", "conf. wrong", "OOS unknown",
+        "OOS not answered", "ranked 1st",
+    )
     lines = [" | ".join(f"{h:>16}" for h in header)]
     for name, m in rows:
         cells = (
@@ -196,6 +201,7 @@ def report_table(rows: list[tuple[str, Metrics]]) -> str:
             f"{_pct(m.wrong_rate)} {m.wrong}",
             f"{_pct(m.oos_unknown_rate)} {m.oos_unknown}/{m.out_of_scope}",
             _pct(m.oos_not_answered_rate),
+            _pct(m.ranked_first / m.in_scope if m.in_scope else 0.0),
         )
         lines.append(" | ".join(f"{c:>16}" for c in cells))
     return "\n".join(lines)
@@ -242,7 +248,7 @@ def calibration_utility(cases: list[CalibrationCase], t: Thresholds) -> tuple[fl
         positives += case.in_scope
         if case.top < t.suggest:
             continue
-        if case.top >= 100.0 or (case.top >= t.answer and case.top - case.runner_up >= t.margin):
+        if confident(case.top, case.runner_up, t):
             if not case.in_scope:
                 oos_answered += 1
             elif case.top_right:
@@ -333,6 +339,15 @@ def calibrate(faq: Faq) -> None:
     t = best[2]
     m = FaqMatcher(faq, t)
     score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(t, fine=True))
+    cases = _cases(m, features_for(m), weights)
+    lead_grid = [
+        replace(t, lead_floor=float(floor), lead_ratio=ratio)
+        for floor in range(int(t.suggest), int(t.answer) + 1, 2)
+        for ratio in (1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0)
+    ]
+    lead_score, lead_t = _best(cases, lead_grid)
+    if lead_score[0] > score[0]:
+        score, t = lead_score, lead_t
     utility, correct, wrong, oos_answered = score
     print(f"\nchosen: {weights}\n        {t}")
     print(
@@ -401,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(faq, eval_set, args.misses)
     print(f"questions.yaml: {len(eval_set.in_scope)} in scope, {len(eval_set.out_of_scope)} out of scope")
     print(report_table([("bot", results["bot"]), ("naive baseline", results["baseline"])]))
+    print(
+        "answered right = top-1 accuracy (answered with the expected or an accepted entry); "
+        "ranked 1st = the right entry was the best candidate, answered or not"
+    )
     emergency = emergency_first_rate()
     if emergency is not None:
         print(f"emergency-first (triage.yaml): {emergency[0]}/{emergency[1]}")

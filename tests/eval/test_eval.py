@@ -70,10 +70,21 @@ _scores = st.floats(min_value=0, max_value=100, allow_nan=False)
     answer=_scores,
     margin=st.floats(min_value=0, max_value=30),
     suggest=_scores,
+    lead_floor=_scores,
+    lead_ratio=st.floats(min_value=1, max_value=3),
 )
-def test_calibration_utility_mirrors_decide(scores, right, answer, margin, suggest) -> None:
+def test_calibration_utility_mirrors_decide(
+    scores, right, answer, margin, suggest, lead_floor, lead_ratio
+) -> None:
     ranked = [Candidate(f"e{i}", s) for i, s in enumerate(sorted(scores, reverse=True))]
-    t = replace(Thresholds(), answer=answer, margin=margin, suggest=min(suggest, answer))
+    t = replace(
+        Thresholds(),
+        answer=answer,
+        margin=margin,
+        suggest=min(suggest, answer),
+        lead_floor=max(lead_floor, min(suggest, answer)),
+        lead_ratio=lead_ratio,
+    )
     result = decide(ranked, t)
     _, correct, wrong, oos_answered = calibration_utility([CalibrationCase.of(right, ranked)], t)
     answered = result.outcome == "answer"
