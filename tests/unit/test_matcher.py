@@ -91,7 +91,7 @@ def test_a_phrasing_held_out_no_longer_matches_itself_exactly(matcher: FaqMatche
 
 
 def test_close_runner_up_turns_an_answer_into_a_suggestion() -> None:
-    t = Thresholds(answer=60, margin=10, suggest=30)
+    t = Thresholds(answer=60, margin=10, suggest=30, lead_floor=101)
     close = [Candidate("a", 80), Candidate("b", 75), Candidate("c", 70), Candidate("d", 65)]
     result = decide(close, t)
     assert result.outcome == "suggest"
@@ -102,15 +102,24 @@ def test_close_runner_up_turns_an_answer_into_a_suggestion() -> None:
     assert low.outcome == "unknown"
 
 
+def test_a_wide_lead_answers_a_lower_score() -> None:
+    t = Thresholds(answer=60, margin=10, suggest=30, lead_floor=40, lead_ratio=1.5)
+    assert decide([Candidate("a", 45), Candidate("b", 25)], t).outcome == "answer"
+    assert decide([Candidate("a", 45), Candidate("b", 35)], t).outcome == "suggest"
+    assert decide([Candidate("a", 38), Candidate("b", 5)], t).outcome == "suggest"
+
+
 def test_suggestions_only_include_plausible_entries() -> None:
-    t = Thresholds(answer=90, margin=10, suggest=30, suggestion_window=20)
+    t = Thresholds(answer=90, margin=10, suggest=30, suggestion_window=20, lead_floor=101)
     result = decide([Candidate("a", 50), Candidate("b", 45), Candidate("c", 25)], t)
     assert result.outcome == "suggest"
     assert [c.entry_id for c in result.suggestions] == ["a", "b"]
 
 
 def test_thresholds_govern_the_outcome(fixture_faq: Faq) -> None:
-    never_answers = FaqMatcher(fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0))
+    never_answers = FaqMatcher(
+        fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0, lead_floor=101.0)
+    )
     assert never_answers.match("report online grooming to ceop please").outcome != "answer"
 
 
