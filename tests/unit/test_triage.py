@@ -112,6 +112,16 @@ def test_alarm_words_survive_capitals_typos_and_stretched_letters(typed: str, ru
     assert triage(typed, rules).emergency
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a pupil told me she was texting a friend", "in our setting the form is attached", "she was not amused",
+     "the overdone training was amusing", "he said the rating was unfair"],
+)  # fmt: skip
+def test_real_words_are_never_corrected_into_alarm_words(text: str, rules: TriageRules) -> None:
+    found = triage(text, rules)
+    assert not found.emergency and found.intent != "disclosure"
+
+
 def test_saying_the_child_is_not_in_danger_is_not_an_alarm(rules: TriageRules) -> None:
     assert triage("a child is in danger", rules).emergency
     assert not triage("the child is not in immediate danger", rules).emergency
