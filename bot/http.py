@@ -62,8 +62,7 @@ def parse_activity(raw: bytes) -> Activity | web.Response:
     """The request body as an Activity, or the 400 that says why it is not one.
 
     The SDK trusts the shape of what it is given: an empty channelId, a mention entity without an
-    id, a non-object channelData or a field that will not serialise back each crashed a turn (found
-    by tests/hardening/test_fuzz.py). The Bot Framework protocol requires type, channelId,
+    id or a non-object channelData each crashed a turn (found by tests/hardening/test_fuzz.py). The Bot Framework protocol requires type, channelId,
     conversation, from and recipient; everything the SDK reaches into is checked here.
     """
     try:
@@ -77,7 +76,6 @@ def parse_activity(raw: bytes) -> Activity | web.Response:
         return error_response(HTTPStatus.BAD_REQUEST, problem)
     try:
         activity = Activity().deserialize(body)
-        activity.serialize()  # replies copy fields from it; one that cannot go back out is refused now
         if activity.channel_id == "msteams" and activity.channel_data is not None:
             TeamsChannelData().deserialize(activity.channel_data)
     except Exception:  # noqa: BLE001 - msrest raises several types for wrongly typed fields
