@@ -52,13 +52,13 @@ def create_app(
 
 
 async def _purge_expired_state(app: web.Application):
-    """Sweep expired conversation state that nobody reads again (in-memory store)."""
+    """Sweep expired conversation state that nobody reads again (memory and Blob stores)."""
     storage = app[STORAGE]
 
     async def sweep() -> None:
         while True:
             await asyncio.sleep(60)
-            storage.purge_expired()
+            await storage.sweep_expired()
 
     task = asyncio.create_task(sweep())
     yield

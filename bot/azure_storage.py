@@ -40,9 +40,11 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRet
 from botbuilder.azure import BlobStorage, BlobStorageSettings, CosmosDbPartitionedConfig, CosmosDbPartitionedStorage
 
 from bot.settings import Settings
-from bot.storage import StorageConflict, StorageUnavailable
+from bot.storage import EXPIRES_KEY, StorageConflict, StorageUnavailable
 
 STORAGE_TIMEOUT_SECONDS = 3.0
+SWEEP_TIMEOUT_SECONDS = 60.0
+EXPIRY_METADATA = "expiresat"
 CONFLICT_STATUSES = frozenset({409, 412})
 T = TypeVar("T")
 __all__ = ["StorageConflict", "StorageUnavailable", "build_blob_storage", "build_cosmos_storage"]
@@ -71,6 +73,19 @@ async def bounded(call: Awaitable[T], timeout_seconds: float) -> T:
         raise StorageUnavailable(f"state storage answered with something else ({type(error).__name__})") from error
     except (asyncio.TimeoutError, OSError, aiohttp.ClientError) as error:
         raise StorageUnavailable(f"state storage did not answer ({type(error).__name__})") from error
+
+
+def expiry_metadata(item: object) -> dict[str, str] | None:
+    """The item's expiry as blob metadata, so a sweep can find expired blobs without reading them."""
+    expires_at = _float(item.get(EXPIRES_KEY)) if isinstance(item, dict) else None
+    return {EXPIRY_METADATA: repr(expires_at)} if expires_at is not None else None
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def e_tag_of(item: object) -> str | None:
@@ -135,12 +150,15 @@ class CheckedBlobStorage(BlobStorage):
                 raise ValueError("a stored item has an empty e_tag")
             body = self._store_item_to_str(item)
             blob = self._container.get_blob_client(key)
+            metadata = expiry_metadata(item)
             if e_tag == "*":
-                upload = blob.upload_blob(body, overwrite=True)
+                upload = blob.upload_blob(body, overwrite=True, metadata=metadata)
             elif e_tag:
-                upload = blob.upload_blob(body, overwrite=True, match_condition=MatchConditions.IfNotModified, etag=e_tag)
+                upload = blob.upload_blob(
+                    body, overwrite=True, metadata=metadata, match_condition=MatchConditions.IfNotModified, etag=e_tag
+                )
             else:
-                upload = blob.upload_blob(body, overwrite=False)  # create only: If-None-Match: *
+                upload = blob.upload_blob(body, overwrite=False, metadata=metadata)  # create only: If-None-Match: *
             result = await bounded(upload, self.timeout_seconds)
             new_e_tag = (result or {}).get("etag")
             if isinstance(item, dict) and new_e_tag:
@@ -153,6 +171,32 @@ class CheckedBlobStorage(BlobStorage):
                 await bounded(self._container.get_blob_client(key).delete_blob(), self.timeout_seconds)
             except ResourceNotFoundError:
                 continue
+
+    async def delete_expired(self, now: float) -> int:
+        """Delete blobs whose expiry (blob metadata, stamped by ExpiringStorage) has passed: state
+        of conversations nobody comes back to. Lists names and metadata only, never downloads; a
+        blob rewritten since it was listed is kept (If-Match on the listed e_tag)."""
+
+        async def sweep() -> int:
+            deleted = 0
+            async for blob in self._container.list_blobs(include=["metadata"]):
+                expires_at = _float((blob.metadata or {}).get(EXPIRY_METADATA))
+                if expires_at is None or expires_at > now:
+                    continue
+                try:
+                    await self._container.get_blob_client(blob.name).delete_blob(
+                        etag=blob.etag, match_condition=MatchConditions.IfNotModified
+                    )
+                    deleted += 1
+                except (ResourceNotFoundError, ResourceModifiedError, ResourceExistsError):
+                    continue
+                except HttpResponseError as error:
+                    if error.status_code not in CONFLICT_STATUSES:
+                        raise
+            return deleted
+
+        await self._ensure_container()
+        return await bounded(sweep(), SWEEP_TIMEOUT_SECONDS)
 
     async def check_ready(self) -> None:
         """Really ask the service (container properties), within the time bound."""

@@ -3,8 +3,12 @@
 Conversation state can hold where a practitioner is in the disclosure guide; it must not outlive
 the conversation. ``ExpiringStorage`` wraps any botbuilder ``Storage`` (memory, Blob, Cosmos):
 each write stamps an expiry, a read of an expired item deletes it and returns nothing, and
-``purge_expired`` sweeps what nobody reads again (memory storage; Blob and Cosmos also carry a
-server-side lifecycle/TTL rule from the deployment template).
+``sweep_expired`` deletes what nobody reads again (memory in place; Blob by the expiry each blob
+carries in its metadata; Cosmos deletes items itself through the container's default TTL).
+
+A store that cannot answer raises ``StorageUnavailable`` (never "no state"), and a write that lost
+a race with another instance raises ``StorageConflict``; ``OneTurnAtATime`` keeps the turns of a
+conversation from interleaving and re-runs a turn that lost such a race (see bot/azure_storage.py).
 """
 
 from __future__ import annotations
@@ -177,6 +181,20 @@ class ExpiringStorage(Storage):
         close = getattr(self.inner, "close", None)
         if close is not None:
             await close()
+
+    async def sweep_expired(self) -> int:
+        """Delete expired state nobody reads again; returns how many items went. Memory is swept
+        in place, Blob by the expiry in each blob's metadata; Cosmos expires items itself (the
+        container's default TTL). A store that is down is swept next time."""
+        if isinstance(self.inner, MemoryStorage):
+            return self.purge_expired()
+        delete_expired = getattr(self.inner, "delete_expired", None)
+        if delete_expired is None:
+            return 0
+        try:
+            return await delete_expired(self._clock())
+        except StorageUnavailable:
+            return 0
 
     def purge_expired(self) -> int:
         """Drop expired items from an in-memory store; returns how many went."""

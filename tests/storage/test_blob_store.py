@@ -150,3 +150,33 @@ async def test_an_http_error_is_an_outage_where_the_stock_store_says_no_state(
             await asyncio.wait_for(storage.check_ready(), GUARD_SECONDS)
     finally:
         await storage.close()
+
+
+async def test_the_sweep_deletes_state_nobody_came_back_to_and_keeps_the_rest(store, azurite, container_name):
+    now = [1_000_000.0]
+    expiring = ExpiringStorage(store, ttl_seconds=60, clock=lambda: now[0])
+    await expiring.write({"msteams/conversations/a:left/": {"DialogState": {"path": ["danger"]}}})
+    now[0] += 50
+    await expiring.write({"msteams/conversations/a:active/": {"DialogState": {"path": ["danger", "topic"]}}})
+    await store.write({"not-stamped": {"kept": True}})
+    now[0] += 11
+
+    assert await expiring.sweep_expired() == 1
+    remaining = await blob_texts(azurite.connection_string, container_name)
+    assert sorted(remaining) == ["msteams/conversations/a:active/", "not-stamped"]
+
+
+async def test_a_sweep_while_storage_is_down_waits_for_the_next_one(own_azurite, container_name):
+    storage = build_blob_storage(blob_settings(own_azurite.connection_string, container_name), timeout_seconds=1)
+    now = [1_000_000.0]
+    expiring = ExpiringStorage(storage, ttl_seconds=60, clock=lambda: now[0])
+    try:
+        await expiring.write({KEY: {"step": "record"}})
+        now[0] += 61
+        own_azurite.stop()
+        assert await asyncio.wait_for(expiring.sweep_expired(), GUARD_SECONDS) == 0
+        own_azurite.start()
+        assert await expiring.sweep_expired() == 1
+        assert await blob_texts(own_azurite.connection_string, container_name) == {}
+    finally:
+        await storage.close()
