@@ -780,14 +780,17 @@ def _fuzzy_phrase(text: str, rules: _IntentRules) -> str | None:
     """
     if not text or len(text.split()) > rules.fuzzy_max_words:
         return None
-    if text in rules.fuzzy_never or any(token in rules.fuzzy_never for token in text.split()):
+    if text in rules.fuzzy_never:
         return None
+    tokens = text.split()
     best: tuple[int, int, str] | None = None
     for phrase, distance, order in extract(text, rules.fuzzy_choices, scorer=OSA.distance, score_cutoff=2, limit=None):
         length = max(len(text), len(phrase))
         allowed = 0 if length <= 2 else 1 if length <= 9 else 2
         if distance > allowed:
             continue
+        if any(token in rules.fuzzy_never and token not in phrase.split() for token in tokens):
+            continue  # the "typo" is a real word: "step back" is not "stop back"
         if length <= 4 and sorted(text) != sorted(phrase):
             continue  # a short word: only a swap of two letters is a typo
         if best is None or (distance, order) < best[:2]:

@@ -284,7 +284,8 @@ def test_a_named_service_or_an_unrelated_ask_is_not_the_general_referral_list(te
         ("topics", "topics"), ("what topics do you cover", "topics"),
         ("cancel", "cancel"), ("cancle", "cancel"), ("please stop", "cancel"), ("quit", "cancel"),
         ("start again", "restart"), ("strat again", "restart"), ("start over", "restart"),
-        ("back", "back"), ("go back", "back"), ("previous step", "back"),
+        ("back", "back"), ("go back", "back"), ("previous step", "back"), ("go bakc", "back"),
+        ("so cancel", "cancel"), ("start agian", "restart"), ("thnaks", "thanks"),
     ],
 )  # fmt: skip
 def test_commands_and_small_talk(text: str, intent: str, rules: TriageRules) -> None:
@@ -305,7 +306,9 @@ def test_typed_answers(text: str, intent: str, rules: TriageRules) -> None:
     assert triage(text, rules).intent == intent
 
 
-@pytest.mark.parametrize("text", ["cancer", "step", "black", "thinks", "ok", "how do I report to ceop?"])
+@pytest.mark.parametrize(
+    "text", ["cancer", "step", "black", "thinks", "ok", "quite", "prefect", "precious", "how do I report to ceop?"]
+)
 def test_real_words_are_not_mistaken_for_commands(text: str, rules: TriageRules) -> None:
     assert triage(text, rules).intent is None
 
