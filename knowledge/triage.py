@@ -888,6 +888,9 @@ def _choice_number(raw: str) -> int | None:
 
 
 def _has_identifying_details(raw: str, rules: _IdentifyingRules) -> bool:
+    if raw.islower() and "@" not in raw and not any(ch.isdigit() for ch in raw) and rules.account is not None:
+        # No digit, no capital, no "@": only an account name said as such could be here.
+        return rules.account.search(raw) is not None
     if rules.dob is not None and rules.dob.search(raw):
         return True
     if rules.postcode is not None and rules.postcode.search(raw):

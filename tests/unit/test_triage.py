@@ -382,6 +382,8 @@ def test_identifying_details_earn_a_privacy_reminder(text: str, rules: TriageRul
         "snapchat is dangerous, isn't it?",
         "she goes to St Peter's Academy",
         "what does the Marie Collins Foundation do",
+        "she lives at home with her mum",
+        "address is unknown",
         "is Stop It Now the same as the Lucy Faithfull Foundation",
     ],
 )
