@@ -352,10 +352,10 @@ def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
         return _UNKNOWN
     top = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top.score < t.suggest:
-        return MatchResult(outcome="unknown", best=top, suggestions=())
     floor = max(t.suggest, top.score - t.suggestion_window)
     window = [c for c in ranked[:3] if c.score >= floor]
     if confident(top.score, runner_up, t):
         return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
+    if top.score < t.suggest:
+        return MatchResult(outcome="unknown", best=top, suggestions=())
     return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))

@@ -246,7 +246,7 @@ def calibration_utility(cases: list[CalibrationCase], t: Thresholds) -> tuple[fl
     gain, correct, wrong, oos_answered, oos_suggested, positives = 0.0, 0, 0, 0, 0, 0
     for case in cases:
         positives += case.in_scope
-        if case.top < t.suggest:
+        if not confident(case.top, case.runner_up, t) and case.top < t.suggest:
             continue
         if confident(case.top, case.runner_up, t):
             if not case.in_scope:
@@ -361,7 +361,9 @@ def calibrate(faq: Faq) -> None:
         baseline.cutoff = float(cut)
         cases = [CalibrationCase.of(eid, _as_ranked(baseline.match(text))) for eid, text in held_out]
         cases += [CalibrationCase.of(None, _as_ranked(baseline.match(text))) for text in dev]
-        cut_t = replace(Thresholds(), answer=float(cut), margin=0.0, suggest=float(cut))
+        cut_t = replace(
+            Thresholds(), answer=float(cut), margin=0.0, suggest=float(cut), lead_floor=1000.0
+        )
         score = calibration_utility(cases, cut_t)
         if best_cut is None or score[0] > best_cut[0][0]:
             best_cut = (score, cut)

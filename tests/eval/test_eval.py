@@ -82,7 +82,7 @@ def test_calibration_utility_mirrors_decide(
         answer=answer,
         margin=margin,
         suggest=min(suggest, answer),
-        lead_floor=max(lead_floor, min(suggest, answer)),
+        lead_floor=lead_floor,
         lead_ratio=lead_ratio,
     )
     result = decide(ranked, t)
