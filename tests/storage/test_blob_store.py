@@ -14,7 +14,7 @@ from botbuilder.azure import BlobStorage, BlobStorageSettings
 from bot.azure_storage import build_blob_storage
 from bot.settings import Settings
 from bot.storage import EXPIRES_KEY, ExpiringStorage, StorageConflict, StorageUnavailable
-from tests.storage.conftest import blob_texts
+from tests.storage.support import blob_texts
 
 KEY = "msteams/conversations/a:conv-1/"
 # A hang or 90 s of SDK retries fails the test instead of stalling the run.

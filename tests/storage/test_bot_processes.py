@@ -15,35 +15,10 @@ import pytest
 
 from bot.storage import EXPIRES_KEY
 from tests.conftest import activity, reply_texts
-from tests.storage.conftest import blob_texts
+from tests.storage.support import blob_texts
+from tests.storage.flow import FLOW, assert_no_duplicate_reply, steps_shown
 
-# The guide's path for "images or videos": what is typed, and the step it must show.
-FLOW = [
-    ("a child has just disclosed to me", "danger"),
-    ("no", "with-child"),
-    ("next", "topic"),
-    ("images or videos", "images-or-videos"),
-    ("next", "record"),
-    ("next", "act"),
-    ("next", "close"),
-]
 SCENARIO_SECONDS = 180
-
-
-def steps_shown(payload: dict, flow) -> list[str]:
-    """The guide's steps a response shows, in order (a step card starts with the step's title)."""
-    titles = {flow.step(step_id).title: step_id for step_id in flow.step_ids}
-    shown = []
-    for text in reply_texts(payload):
-        first_line = text.strip().split("\n", 1)[0].strip()
-        if first_line in titles:
-            shown.append(titles[first_line])
-    return shown
-
-
-def assert_no_duplicate_reply(payload: dict) -> None:
-    texts = reply_texts(payload)
-    assert len(texts) == len(set(texts)), texts
 
 
 def new_conversation() -> str:

@@ -14,7 +14,7 @@ from botbuilder.core import MemoryStorage
 from bot.storage import ExpiringStorage, StorageConflict, StorageUnavailable
 from tests.conftest import activity, reply_texts, send
 from tests.http.support import ChannelRecorder
-from tests.storage.test_bot_processes import FLOW, steps_shown
+from tests.storage.flow import FLOW, steps_shown
 
 
 class SwitchableStore(MemoryStorage):
