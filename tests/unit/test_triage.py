@@ -62,6 +62,12 @@ CHILD_IN_DANGER_NOW = [
     "the young person is being held at an address by a gang",
     "kid is live on tiktok and adults are asking him to undress",
     "11 yr old has gone to meet a friend she met on roblox",
+    "shes not answering her phone and we think shes with the groomer",
+    "she's on her way to meet him",
+    "girl gone off in a car w/ older man",
+    "year 9 being sold for sex",
+    "he says he knows where she lives and is coming tonight",
+    "pls hlp shes bein abused rn",
 ]
 
 NOT_AN_EMERGENCY = [
