@@ -159,7 +159,11 @@ class CheckedBlobStorage(BlobStorage):
                 )
             else:
                 upload = blob.upload_blob(body, overwrite=False, metadata=metadata)  # create only: If-None-Match: *
-            result = await bounded(upload, self.timeout_seconds)
+            try:
+                result = await bounded(upload, self.timeout_seconds)
+            except ResourceNotFoundError as error:  # the container was deleted under us
+                self._container_exists = False
+                raise StorageUnavailable("state container is missing; it is recreated on the next turn") from error
             new_e_tag = (result or {}).get("etag")
             if isinstance(item, dict) and new_e_tag:
                 item["e_tag"] = new_e_tag.replace('"', "")

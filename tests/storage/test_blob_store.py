@@ -9,6 +9,7 @@ import asyncio
 
 import pytest
 from aiohttp import web
+from azure.storage.blob.aio import BlobServiceClient
 from botbuilder.azure import BlobStorage, BlobStorageSettings
 
 from bot.azure_storage import build_blob_storage
@@ -180,3 +181,14 @@ async def test_a_sweep_while_storage_is_down_waits_for_the_next_one(own_azurite,
         assert await blob_texts(own_azurite.connection_string, container_name) == {}
     finally:
         await storage.close()
+
+
+async def test_a_deleted_container_is_an_outage_for_one_turn_then_recreated(store, azurite, container_name):
+    await store.write({KEY: {"step": "topic"}})
+    async with BlobServiceClient.from_connection_string(azurite.connection_string) as service:
+        await service.get_container_client(container_name).delete_container()
+    assert await store.read([KEY]) == {}
+    with pytest.raises(StorageUnavailable):
+        await store.write({KEY: {"step": "record"}})
+    await store.write({KEY: {"step": "record"}})
+    assert (await store.read([KEY]))[KEY]["step"] == "record"
