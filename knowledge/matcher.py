@@ -172,36 +172,41 @@ class FaqMatcher:
         for choice, key in enumerate(self._choice_phrasing):
             self._choice_index[key] = self._choice_index.get(key, frozenset()) | {choice}
             self._entry_choices[self._choice_entry[choice]].append(choice)
-        self._exact: dict[str, list[int]] = defaultdict(list)
+        exact: dict[str, list[int]] = defaultdict(list)
         for choice, text in enumerate(self._choice_text):
-            self._exact[text].append(choice)
+            exact[text].append(choice)
+        self._exact: dict[str, list[int]] = dict(exact)
 
         # Each entry's vocabulary: its phrasings, and (separately) its answer and detail, whose
         # words practitioners often use when they ask ("verbatim", "trivialise").
-        self._entry_choice_terms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        choices_with: dict[str, list[int]] = defaultdict(list)
         for choice, terms in enumerate(self._choice_terms):
             for term in terms:
-                self._entry_choice_terms[term][self._choice_entry[choice]] += 1
-        self._answer_entries: dict[str, set[int]] = defaultdict(set)
+                choices_with[term].append(choice)
+        self._choices_with: dict[str, list[int]] = dict(choices_with)
+        self._entries_with: dict[str, frozenset[int]] = {
+            term: frozenset(self._choice_entry[c] for c in choices)
+            for term, choices in self._choices_with.items()
+        }
+        answer_entries: dict[str, set[int]] = defaultdict(set)
         for index, entry in enumerate(faq.entries):
             answer = self.normaliser.normalise(f"{entry.answer} {entry.detail or ''}")
             for term in content_terms(answer):
-                self._answer_entries[term].add(index)
+                answer_entries[term].add(index)
+        self._answer_entries: dict[str, frozenset[int]] = {
+            term: frozenset(entries) for term, entries in answer_entries.items()
+        }
 
         # IDF over entries (an entry's phrasings and answer are one document): a word used by
         # every entry says nothing about which entry is meant.
-        doc_freq: dict[str, int] = {
-            term: len(set(self._entry_choice_terms.get(term, {})) | self._answer_entries.get(term, set()))
-            for term in set(self._entry_choice_terms) | set(self._answer_entries)
+        doc_freq = {
+            term: len(self._entries_with.get(term, frozenset()) | self._answer_entries.get(term, frozenset()))
+            for term in self._entries_with.keys() | self._answer_entries.keys()
         }
         n = len(self._entry_ids)
         self._idf: dict[str, float] = {t: math.log((n + 1) / df) for t, df in doc_freq.items()}
         self._unknown_idf = math.log(n + 1) * self.thresholds.unknown_word_weight
         self._vocabulary: list[str] = sorted(doc_freq)
-        self._choices_with: dict[str, list[int]] = defaultdict(list)
-        for choice, terms in enumerate(self._choice_terms):
-            for term in terms:
-                self._choices_with[term].append(choice)
         self._choice_weight: list[float] = [
             sum(self._idf[t] for t in terms) for terms in self._choice_terms
         ]
@@ -252,11 +257,16 @@ class FaqMatcher:
             if idf is None:
                 continue
             share = idf / query_weight
-            entries_here: set[int] = set()
-            for choice in self._choices_with[term]:
-                if choice not in skip:
+            if skip:
+                entries_here: set[int] | frozenset[int] = set()
+                for choice in self._choices_with.get(term, ()):
+                    if choice not in skip:
+                        shared[choice] += idf
+                        entries_here.add(self._choice_entry[choice])
+            else:
+                for choice in self._choices_with.get(term, ()):
                     shared[choice] += idf
-                    entries_here.add(self._choice_entry[choice])
+                entries_here = self._entries_with.get(term, frozenset())
             for entry in entries_here:
                 entry_recall[entry] += share
             for entry in self._answer_entries.get(term, ()):
@@ -265,16 +275,18 @@ class FaqMatcher:
         term_scores: dict[int, float] = {}
         evidence: dict[int, float] = defaultdict(float)
         beta2 = self.thresholds.term_beta**2
+        choice_weight, choice_entry = self._choice_weight, self._choice_entry
         for choice, overlap in shared.items():
             # F-beta of "the message is explained" (recall) and "the phrasing is covered"
             # (precision); beta < 1 leans on precision, so a long message that contains a whole
             # phrasing among other words still scores well
             recall = overlap / query_weight
-            precision = overlap / self._choice_weight[choice]
+            precision = overlap / choice_weight[choice]
             score = (1 + beta2) * recall * precision / (beta2 * precision + recall)
             term_scores[choice] = score
-            entry = self._choice_entry[choice]
-            evidence[entry] = max(evidence[entry], score)
+            entry = choice_entry[choice]
+            if score > evidence[entry]:
+                evidence[entry] = score
         for entry, recall in entry_recall.items():
             evidence[entry] += recall
         for entry, recall in answer_recall.items():
@@ -300,17 +312,20 @@ class FaqMatcher:
         """Blend the measurements into one 0-100 score per entry, best first."""
         w = weights or self.weights
         best = [0.0] * len(self._entry_ids)
-        for choice in features.terms.keys() | features.surface.keys():
-            term_score = features.terms.get(choice, 0.0)
-            ratio, token_sort = features.surface.get(choice, (0.0, 0.0))
-            if term_score == 0.0:
-                # no meaning-bearing word in common: only surface similarity counts, at its weight
-                score = w.ratio * ratio
-            else:
-                score = w.terms * term_score + w.ratio * ratio + w.token_sort * token_sort
-            entry = self._choice_entry[choice]
+        choice_entry, surface = self._choice_entry, features.surface
+        for choice, term_score in features.terms.items():
+            ratio, token_sort = surface.get(choice, (0.0, 0.0))
+            score = w.terms * term_score + w.ratio * ratio + w.token_sort * token_sort
+            entry = choice_entry[choice]
             if score > best[entry]:
                 best[entry] = score
+        for choice, (ratio, _) in surface.items():
+            if choice not in features.terms:
+                # no meaning-bearing word in common: only surface similarity counts, at its weight
+                score = w.ratio * ratio
+                entry = choice_entry[choice]
+                if score > best[entry]:
+                    best[entry] = score
         for entry, recall in features.entry_recall.items():
             best[entry] += w.entry_terms * recall
         for entry, recall in features.answer_recall.items():
