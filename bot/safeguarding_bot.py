@@ -195,6 +195,7 @@ class SafeguardingBot(TeamsActivityHandler):
         replies = self._safety_preamble(found)
         if found.emergency:
             self._outcome(context, "emergency")
+        note = context.turn_state.setdefault
 
         intent = found.intent
         if intent == "disclosure":
@@ -205,7 +206,7 @@ class SafeguardingBot(TeamsActivityHandler):
             match = self.knowledge.matcher.match(text)
             best = match.best.entry_id if match.outcome == "answer" and match.best else None
             replies.append(disclosure_maybe_reply(self.knowledge.messages.text("disclosure_maybe"), best))
-            self._outcome(context, context.turn_state.get("outcome") or "disclosure_ask")
+            note("outcome", "disclosure_ask")
             await send_replies(context, replies)
             return
         small_talk = {
@@ -222,46 +223,44 @@ class SafeguardingBot(TeamsActivityHandler):
         }
         if intent in small_talk:
             replies.append(small_talk[intent]())
-            self._outcome(context, context.turn_state.get("outcome") or intent)
+            note("outcome", intent)
             await send_replies(context, replies)
             return
 
-        replies.extend(self.answer_question(text, emergency=found.emergency, context=context) or [])
-        await send_replies(context, replies)
+        answers, outcome, entry_id = self._answer(text, emergency=found.emergency)
+        note("outcome", outcome)
+        if found.wrong_terms and entry_id and self.knowledge.faq.entry(entry_id).topic == "terminology":
+            # The answer itself explains the right words: a separate correction would repeat it.
+            replies = self._safety_preamble(found, correct_terms=False)
+        await send_replies(context, replies + answers)
 
-    def _safety_preamble(self, found: Triage) -> list[Reply]:
+    def _safety_preamble(self, found: Triage, correct_terms: bool = True) -> list[Reply]:
         replies: list[Reply] = []
         if found.emergency:
             replies.append(self._text("emergency"))
-        if found.wrong_terms:
+        if found.wrong_terms and correct_terms:
             replies.append(self._text("wrong_term"))
         if found.identifying_details:
             replies.append(self._text("privacy_reminder"))
         return replies
 
-    def answer_question(self, text: str, emergency: bool = False, context: TurnContext | None = None) -> list[Reply]:
-        """Referral lookup or FAQ answer for a free-text question. Used by the disclosure guide too."""
+    def _answer(self, text: str, emergency: bool = False) -> tuple[list[Reply], str, str | None]:
+        """(replies, outcome code, answered FAQ entry id or None)."""
         now = self.clock()
         query = self.knowledge.directory.interpret(text)
         if query is not None:
-            if context is not None:
-                self._outcome(context, context.turn_state.get("outcome") or "referral_lookup")
-            return [self._referral_reply_for(query, now)]
+            return [self._referral_reply_for(query, now)], "referral_lookup", None
 
         result = self.knowledge.matcher.match(text)
-        if context is not None:
-            self._outcome(context, context.turn_state.get("outcome") or f"faq_{result.outcome}")
+        outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
-            return [self.faq_answer(result.best.entry_id)]
+            return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id
         if emergency:
-            return [
-                referral_cards.routes_reply(
-                    self.knowledge.directory.routes_for("child-at-risk-now", now), title="A child at risk now"
-                )
-            ]
+            routes = self.knowledge.directory.routes_for("child-at-risk-now", now)
+            return [referral_cards.routes_reply(routes, title="A child at risk now")], outcome, None
         if result.outcome == "suggest" and result.suggestions:
-            return [faq_cards.suggestions_reply(result, self.knowledge.faq)]
-        return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())]
+            return [faq_cards.suggestions_reply(result, self.knowledge.faq)], outcome, None
+        return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())], outcome, None
 
     def _referral_reply_for(self, query: ReferralQuery, now: datetime) -> Reply:
         directory = self.knowledge.directory
@@ -296,11 +295,8 @@ class SafeguardingBot(TeamsActivityHandler):
 
     def answer_in_flow(self, text: str) -> list[Reply] | None:
         """A question typed mid-guide: answered only when the bot is sure, else the guide re-asks."""
-        if self.knowledge.directory.interpret(text) is None:
-            result = self.knowledge.matcher.match(text)
-            if result.outcome != "answer":
-                return None
-        return self.answer_question(text)
+        replies, outcome, _ = self._answer(text)
+        return replies if outcome in ("referral_lookup", "faq_answer") else None
 
     async def _start_disclosure(self, context: TurnContext, dialog_context=None) -> None:
         if not self._is_personal(context):
@@ -309,7 +305,7 @@ class SafeguardingBot(TeamsActivityHandler):
             return
         dialog_context = dialog_context or await self._dialog_context(context)
         await dialog_context.cancel_all_dialogs()
-        self._outcome(context, context.turn_state.get("outcome") or "disclosure_start")
+        context.turn_state.setdefault("outcome", "disclosure_start")
         await dialog_context.begin_dialog(self.disclosure.id)
 
     # ---------------------------------------------------------------- card clicks
