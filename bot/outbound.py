@@ -6,9 +6,10 @@ and 4.8 s of retries against an unreachable serviceUrl. Measured on botbuilder 4
 stuck on one slow serviceUrl delayed a reply to a healthy one by 39 s.
 
 Here every reply goes out on one shared aiohttp ``ClientSession`` per app: keep-alive connections,
-a bounded pool with a per-host cap (one slow serviceUrl can hold at most ``per_host_connections``
-and never starves other conversations), short timeouts, and a bounded back-off on 429 (and 503)
-that honours ``Retry-After``. Every destination is checked against ``Settings.service_url_allowed``
+a bounded pool, short timeouts, and a bounded back-off on 429 (and 503) that honours
+``Retry-After``. Each serviceUrl has its own lane of at most ``per_service_url`` replies in flight:
+one slow serviceUrl queues only its own replies and never starves other conversations. (A cap per
+host would not do: Teams' regional serviceUrls share one host, smba.trafficmanager.net.) Every destination is checked against ``Settings.service_url_allowed``
 (anonymous mode: loopback only), so a caller cannot make the bot post anywhere it likes.
 Any failure is an ``OutboundError`` whose message is a reason code, never a payload.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -30,6 +32,7 @@ from botframework.connector.auth import AuthenticationConstants, ServiceClientCr
 from bot.settings import Settings
 
 RETRY_STATUSES = frozenset({429, 503})
+MAX_IDLE_LANES = 1024
 TOKEN_REUSE_SECONDS = 5 * 60  # channel tokens live for an hour; msal caches them too
 
 
@@ -39,8 +42,8 @@ class OutboundError(Exception):
 
 @dataclass(frozen=True)
 class OutboundLimits:
-    total_connections: int = 100
-    per_host_connections: int = 16
+    total_connections: int = 256
+    per_service_url: int = 16
     connect_timeout_seconds: float = 3.0
     total_timeout_seconds: float = 10.0
     max_retries: int = 3
@@ -66,6 +69,14 @@ def retry_delay(response_headers: Any, attempt: int, cap: float) -> float:
     return max(0.0, min(cap, delay))
 
 
+class Lane:
+    """At most ``size`` replies in flight to one serviceUrl; the rest wait here, not in the pool."""
+
+    def __init__(self, size: int) -> None:
+        self.gate = asyncio.Semaphore(size)
+        self.in_flight = 0
+
+
 class OutboundReplies:
     def __init__(
         self,
@@ -80,6 +91,7 @@ class OutboundReplies:
         self._credentials: dict[str, Any] = {}
         self._tokens: dict[str, tuple[str, float]] = {}
         self._token_locks: dict[str, asyncio.Lock] = {}
+        self._lanes: OrderedDict[str, Lane] = OrderedDict()
 
     # ------------------------------------------------------------------ public API
 
@@ -123,7 +135,7 @@ class OutboundReplies:
         if self._session is None or self._session.closed:
             limits = self.limits
             connector = aiohttp.TCPConnector(
-                limit=limits.total_connections, limit_per_host=limits.per_host_connections, keepalive_timeout=60
+                limit=limits.total_connections, limit_per_host=0, keepalive_timeout=60
             )
             timeout = aiohttp.ClientTimeout(
                 total=limits.total_timeout_seconds, sock_connect=limits.connect_timeout_seconds
@@ -141,6 +153,34 @@ class OutboundReplies:
         token = await self.bearer_token(oauth_scope)
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        lane = self._lane(service_url)
+        lane.in_flight += 1
+        try:
+            try:
+                await asyncio.wait_for(lane.gate.acquire(), self.limits.total_timeout_seconds)
+            except asyncio.TimeoutError:
+                raise OutboundError("channel_busy") from None
+            try:
+                return await self._request(method, url, headers, payload)
+            finally:
+                lane.gate.release()
+        finally:
+            lane.in_flight -= 1
+
+    def _lane(self, service_url: str) -> Lane:
+        key = service_url.rstrip("/").lower()
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = Lane(self.limits.per_service_url)
+            if len(self._lanes) > MAX_IDLE_LANES:
+                idle = [k for k, v in self._lanes.items() if v.in_flight == 0 and k != key]
+                for stale in idle[: len(self._lanes) - MAX_IDLE_LANES]:
+                    del self._lanes[stale]
+        else:
+            self._lanes.move_to_end(key)
+        return lane
+
+    async def _request(self, method: str, url: str, headers: dict, payload: Any) -> Any:
         session = self._client()
         limits = self.limits
         for attempt in range(limits.max_retries + 1):

@@ -89,10 +89,13 @@ class ChannelRecorder:
     retry_after: str = "0"
     status: int = 200
 
+    slow_path_delay_seconds: float = 0.0  # for paths under /slow/: a second, slow serviceUrl on the same host
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("*", "/v3/conversations/{conversation}/activities", self.handle)
-        app.router.add_route("*", "/v3/conversations/{conversation}/activities/{activity}", self.handle)
+        for prefix in ("", "/slow"):
+            app.router.add_route("*", prefix + "/v3/conversations/{conversation}/activities", self.handle)
+            app.router.add_route("*", prefix + "/v3/conversations/{conversation}/activities/{activity}", self.handle)
         return app
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -102,6 +105,8 @@ class ChannelRecorder:
             raise web.HTTPTemporaryRedirect(self.redirect_to)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.slow_path_delay_seconds and request.path.startswith("/slow/"):
+            await asyncio.sleep(self.slow_path_delay_seconds)
         if self.throttle_first > 0:
             self.throttle_first -= 1
             return web.json_response({"error": "throttled"}, status=429, headers={"Retry-After": self.retry_after})

@@ -81,6 +81,20 @@ async def test_a_slow_channel_never_delays_another_conversation(aiohttp_client, 
     assert {(await task).status for task in stuck} == {201}
 
 
+async def test_a_slow_service_url_on_the_same_host_never_delays_another(aiohttp_client, channel):
+    """Teams' regional serviceUrls share one host: the isolation is per serviceUrl, not per host."""
+    channel.slow_path_delay_seconds = 2
+    client = await aiohttp_client(stand_in_app())
+    slow_url = channel.url + "slow/"
+    stuck = [asyncio.create_task(client.post("/api/messages", json=message(service_url=slow_url))) for _ in range(40)]
+    await asyncio.sleep(0.1)
+    fast = await asyncio.gather(*[client.post("/api/messages", json=message("fast", service_url=channel.url)) for _ in range(20)])
+    assert [r.status for r in fast] == [201] * 20
+    assert not any(task.done() for task in stuck), "twenty healthy replies went out while the slow ones waited"
+    for task in stuck:
+        task.cancel()
+
+
 async def test_unreachable_service_url_fails_fast_and_clean(aiohttp_client):
     bot = StandInBot()
     client = await aiohttp_client(stand_in_app(bot=bot))
