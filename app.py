@@ -18,7 +18,7 @@ from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
 from bot.logs import bot_logger, configure_logging
 from bot.safeguarding_bot import SafeguardingBot
 from bot.settings import Settings, SettingsError
-from bot.storage import ExpiringStorage, OneTurnAtATime, build_storage, storage_outage_replies
+from bot.storage import ExpiringStorage, OneTurnAtATime, build_storage
 from knowledge.loader import Knowledge, load_knowledge
 
 
@@ -35,7 +35,7 @@ def create_app(
     adapter = build_adapter(
         settings,
         lambda: knowledge.messages.text("turn_error"),
-        outage_replies=lambda: storage_outage_replies(knowledge, bot.clock()),
+        outage_replies=bot.outage_replies,
     )
     adapter.use(OneTurnAtATime(conversation_state))
 

@@ -289,6 +289,17 @@ class SafeguardingBot(TeamsActivityHandler):
             )
         ]
 
+    def outage_replies(self) -> list[Reply]:
+        """When the state store is down: 999 first, then the routes for a child at risk now, then
+        "try again" (the practitioner's place is kept). Needs nothing from storage."""
+        directory = self.knowledge.directory
+        need = directory.need("child-at-risk-now")
+        return [
+            self._text("emergency"),
+            referral_cards.routes_reply(directory.routes_for(need.id, self.clock()), title=need.title),
+            self._text("storage_unavailable"),
+        ]
+
     def service_routes(self, service_ids) -> list[Reply]:
         now = self.clock()
         return [referral_cards.route_reply(self.knowledge.directory.advice_for(i, now)) for i in service_ids]

@@ -227,22 +227,3 @@ def build_storage(settings: Settings) -> ExpiringStorage:
     else:
         inner = MemoryStorage()
     return ExpiringStorage(inner, settings.state_ttl_seconds)
-
-
-EMERGENCY_NEED = "child-at-risk-now"
-
-
-def storage_outage_replies(knowledge, now) -> list:
-    """What a turn says when the state store is down: 999 first, then the national routes for a
-    child at risk now, then "try again" (the practitioner's place is kept and resumes when the
-    store answers). Needs nothing from storage, so it always works."""
-    from bot.cards import referrals as referral_cards
-    from bot.cards.common import Reply
-
-    directory = knowledge.directory
-    title = next((need.title for need in directory.needs() if need.id == EMERGENCY_NEED), "Who to contact")
-    return [
-        Reply.plain(knowledge.messages.text("emergency")),
-        referral_cards.routes_reply(directory.routes_for(EMERGENCY_NEED, now), title=title),
-        Reply.plain(knowledge.messages.text("turn_error")),
-    ]

@@ -15,6 +15,7 @@ REQUIRED_KEYS = frozenset(
     {
         "emergency",
         "turn_error",
+        "storage_unavailable",
         "attachment",
         "too_long",
         "privacy_reminder",
