@@ -313,6 +313,11 @@ class ReferralDirectory:
         region = local.bank_holidays if local else "england"
         self._bank_holidays = holidays.country_holidays("GB", subdiv=HOLIDAY_SUBDIVISIONS[region])
         self._all_triggers = [_content_words(t) for t in all_routes_triggers]
+        # Names and triggers folded once here, not on every message.
+        names = [(_content_words(n), route.id, True) for route in self._national for n in route.names]
+        names += [(_content_words(n), role.id, False) for role in self._roles.values() for n in role.names]
+        self._names = sorted(names, key=lambda c: -len(c[0]))  # longest first: "stop it now" beats "now"
+        self._need_triggers = [(need.id, _content_words(t)) for need in self._needs for t in need.triggers]
         self._check_references()
 
     def _check_references(self) -> None:
@@ -473,15 +478,7 @@ class ReferralDirectory:
         found: list[str] = []
         fallbacks: list[str] = []
         used: set[int] = set()
-        candidates: list[tuple[list[str], str, bool]] = []
-        for route in self._national:
-            for name in route.names:
-                candidates.append((_content_words(name), route.id, True))
-        for role in self._roles.values():
-            for name in role.names:
-                candidates.append((_content_words(name), role.id, False))
-        # Longest names first, so "stop it now" wins over a shorter name inside it.
-        for phrase, target, national in sorted(candidates, key=lambda c: -len(c[0])):
+        for phrase, target, national in self._names:
             positions = _phrase_positions(phrase, words)
             if positions is None or used.intersection(positions):
                 continue
@@ -500,11 +497,9 @@ class ReferralDirectory:
     def _best_need(self, words: list[str]) -> tuple[str | None, list[str]]:
         """The need whose longest trigger phrase is wholly in the message, and that phrase."""
         best: tuple[str | None, list[str]] = (None, [])
-        for need in self._needs:
-            for trigger in need.triggers:
-                trigger_words = _content_words(trigger)
-                if _contains_all(trigger_words, words) and len(trigger_words) > len(best[1]):
-                    best = (need.id, trigger_words)
+        for need_id, trigger_words in self._need_triggers:
+            if len(trigger_words) > len(best[1]) and _contains_all(trigger_words, words):
+                best = (need_id, trigger_words)
         return best
 
     def interpret(self, text: str) -> ReferralQuery | None:
