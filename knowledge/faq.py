@@ -8,7 +8,9 @@ half-loaded FAQ would make the bot quietly answer "I don't know" to everything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import yaml
@@ -132,8 +134,9 @@ class Faq:
     def __post_init__(self) -> None:
         self._index.update({entry.id: entry for entry in self.entries})
 
-    def by_id(self) -> dict[str, FaqEntry]:
-        return dict(self._index)
+    def by_id(self) -> Mapping[str, FaqEntry]:
+        """Entries by id (read-only view; not copied, so cheap to call per turn)."""
+        return MappingProxyType(self._index)
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         return self._index.get(entry_id)

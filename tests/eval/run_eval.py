@@ -21,6 +21,7 @@ import argparse
 import importlib
 import itertools
 import json
+import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -180,6 +181,27 @@ def emergency_first_rate(path: Path = TRIAGE) -> tuple[int, int] | None:
         outcome = triage(text, rules)
         first += bool(getattr(outcome, "emergency", False))
     return first, len(messages)
+
+
+def _with_typo(text: str, seed: int) -> str:
+    """Swap two adjacent letters inside one word of 5+ letters (deterministic per message)."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+    if not candidates:
+        return text
+    rng = random.Random(seed)
+    i = rng.choice(candidates)
+    word = words[i]
+    j = rng.randrange(1, len(word) - 2)
+    words[i] = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    return " ".join(words)
+
+
+def with_typos(eval_set: EvalSet) -> EvalSet:
+    return EvalSet(
+        tuple(InScope(_with_typo(item.text, n), item.right) for n, item in enumerate(eval_set.in_scope)),
+        tuple(_with_typo(text, n) for n, text in enumerate(eval_set.out_of_scope)),
+    )
 
 
 def _pct(value: float) -> str:
@@ -408,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="re-derive weights and thresholds")
     parser.add_argument("--misses", action="store_true", help="list every message not answered right")
+    parser.add_argument(
+        "--typos", action="store_true", help="also measure with one typo injected per message"
+    )
     parser.add_argument("--content-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     faq = load_faq(args.content_dir)
@@ -422,6 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         "answered right = top-1 accuracy (answered with the expected or an accepted entry); "
         "ranked 1st = the right entry was the best candidate, answered or not"
     )
+    if args.typos:
+        typo_set = with_typos(eval_set)
+        typo_results = measure(faq, typo_set)
+        print("\nwith one typo per message (adjacent letters swapped in one longer word):")
+        print(report_table([("bot", typo_results["bot"]), ("naive baseline", typo_results["baseline"])]))
     emergency = emergency_first_rate()
     if emergency is not None:
         print(f"emergency-first (triage.yaml): {emergency[0]}/{emergency[1]}")

@@ -49,6 +49,8 @@ def test_clear_questions_and_fragments_are_answered(matcher: FaqMatcher, text: s
     ("text", "entry_id"),
     [
         ("shoud i delet the mesages", "evidence-preserve"),
+        ("preserev the evidnece", "evidence-preserve"),
+        ("how do I reoprt to CEOP", "ceop-how-to-report"),
         ("how do I write down what the kid told me", "disclosure-record-verbatim"),
     ],
 )
