@@ -137,3 +137,18 @@ def test_command_exits_0_and_prints_overdue_warnings(tmp_path: Path, capsys: pyt
     out = capsys.readouterr().out
     assert "WARNING:" in out and "review overdue" in out
     assert "content OK" in out
+
+
+def test_overlapping_alternates_are_listed_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = faq_copy()
+    # a POSH alternate that is really a CEOP question, in other words than CEOP's own alternate
+    data["entries"][7]["alternates"].append("report grooming online to CEOP")
+    directory = write_content(tmp_path, faq=data)
+    report = check_content(directory, TODAY)
+    assert report.ok
+    assert any("entry posh-helpline" in o and "ceop-how-to-report" in o for o in report.overlaps)
+    assert main(["--content-dir", str(directory), "--verbose"]) == 0
+    assert "OVERLAP: faq.yaml entry posh-helpline" in capsys.readouterr().out
+    assert main(["--content-dir", str(directory)]) == 0
+    summary = f"{len(report.overlaps)} alternate(s) would, as unseen text, be answered as another entry"
+    assert summary in capsys.readouterr().out
