@@ -116,10 +116,10 @@ class Thresholds:
     lead_floor: float = 40.0  # with lead_ratio: answer a lower score that leads by a wide ratio
     lead_ratio: float = 1.6
     suggestion_window: float = 20.0  # suggestions are within this of the best
-    # an unknown word (5+ letters) is read as the FAQ word this similar (OSA similarity, 0-100);
-    # chosen on held-out alternates with one injected typo each (70-90 tried: 75 answered the most
-    # right for 2 more wrong of 868 than 80)
-    typo_cutoff: float = 75.0
+    # an unknown word of 5+ letters is read as the FAQ word one edit away (a swapped, missing,
+    # extra or wrong letter; OSA distance), two edits from this length; chosen on held-out
+    # alternates with one injected typo each, against the dev out-of-scope set
+    typo_long_word: int = 9
     unknown_word_weight: float = 1.0  # an unknown word weighs this share of the rarest FAQ word
     term_beta: float = 0.6  # word-overlap F-beta: below 1 favours covering the phrasing
 
@@ -236,7 +236,7 @@ class FaqMatcher:
 
     def _read_terms(self, normalised: str) -> list[str]:
         """Content words, with a word the FAQ never uses read as the closest FAQ word when it is
-        one slip away (a swapped, missing or wrong letter), judged on the whole word."""
+        a slip away (a swapped, missing or wrong letter), judged on the whole word."""
         terms: list[str] = []
         for word in normalised.split():
             if word in STOPWORDS:
@@ -246,8 +246,8 @@ class FaqMatcher:
                 found = process.extractOne(
                     word,
                     self._words,
-                    scorer=OSA.normalized_similarity,
-                    score_cutoff=self.thresholds.typo_cutoff / 100.0,
+                    scorer=OSA.distance,
+                    score_cutoff=1 if len(word) < self.thresholds.typo_long_word else 2,
                 )
                 if found is not None:
                     term = fold_suffix(found[0])
