@@ -40,23 +40,25 @@ def _faq_button(entry: FaqEntry) -> dict:
 
 
 def source_line(entry: FaqEntry, faq: Faq) -> str:
-    """Where the answer comes from, in words a practitioner recognises."""
-    names: list[str] = []
+    """Where the answer comes from, in words a practitioner recognises: the briefing's section
+    titles, then the reference guidance by heading (citation notes are for reviewers)."""
+    sections: list[str] = []
+    others: list[str] = []
     for source in entry.sources:
         if source.briefing:
             section = faq.section(source.briefing)
-            title = section.title if section else source.briefing
-            names.append(f"OCSA practitioner briefing: {title}")
-        elif source.note:
-            names.append(source.note)
+            sections.append(section.title if section else source.briefing)
         elif source.reference:
             document, _, anchor = source.reference.partition("#")
             if document.startswith("guidance"):
-                names.append("Guidance: " + anchor.replace("-", " ").capitalize())
+                others.append("Guidance: " + anchor.replace("-", " ").capitalize())
             else:
-                names.append("Service directory")
-    unique = list(dict.fromkeys(names))
-    return "Source: " + "; ".join(unique) if unique else ""
+                others.append("National services directory")
+    parts: list[str] = []
+    if sections:
+        parts.append("OCSA practitioner briefing (" + "; ".join(dict.fromkeys(sections)) + ")")
+    parts.extend(dict.fromkeys(others))
+    return "Source: " + "; ".join(parts) if parts else ""
 
 
 def answer_reply(entry: FaqEntry, faq: Faq, service_lines: list[str] | None = None) -> Reply:

@@ -13,7 +13,7 @@ from bot.cards.faq import (
     topics_reply,
     unknown_reply,
 )
-from knowledge.faq import Faq, load_faq
+from knowledge.faq import Faq, FaqEntry, load_faq
 from knowledge.matcher import Candidate, MatchResult
 from tests.unit.faq_fixture import write_content
 
@@ -67,7 +67,7 @@ def test_answer_card_shows_question_answer_source_and_feedback(faq: Faq) -> None
     _assert_well_formed(reply, faq)
     assert reply.card["body"][0]["text"] == entry.question
     assert reply.text.splitlines()[1] == entry.answer
-    assert "Source: OCSA practitioner briefing: Digital evidence" in reply.text
+    assert "Source: OCSA practitioner briefing (Digital evidence)" in reply.text
     assert {"action": "feedback", "id": entry.id, "helpful": True} in _submits(reply)
     assert {"action": "feedback", "id": entry.id, "helpful": False} in _submits(reply)
 
@@ -80,6 +80,26 @@ def test_answer_card_hides_detail_behind_more_detail(faq: Faq) -> None:
     assert show[0]["card"]["body"][0]["text"] == entry.detail
     without = answer_reply(faq.by_id()["evidence-preserve"], faq).card
     assert not [a for a in without["actions"] if a["type"] == "Action.ShowCard"]
+
+
+def test_source_line_names_sections_and_reference_guidance(faq: Faq) -> None:
+    original = faq.by_id()["terminology-why-not-child-pornography"]
+    entry = FaqEntry.model_validate(
+        {
+            **original.model_dump(),
+            "sources": [
+                {"briefing": "introduction"},
+                {"briefing": "digital-evidence"},
+                {"reference": "guidance.md#sharing-nudes", "note": "reviewer note"},
+                {"reference": "contacts.yaml#ceop"},
+            ],
+        }
+    )
+    line = [b["text"] for b in answer_reply(entry, faq).card["body"] if b.get("isSubtle")][0]
+    assert line == (
+        "Source: OCSA practitioner briefing (Introduction; Digital evidence); "
+        "Guidance: Sharing nudes; National services directory"
+    )
 
 
 def test_related_questions_are_buttons_that_open_those_entries(faq: Faq) -> None:
