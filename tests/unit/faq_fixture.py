@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 
 REVIEW = {"owner": "safeguarding-lead", "last_reviewed": "2026-11-24", "review_by": "2027-05-24"}
-BRIEFING_URL = None
 
 
 def _entry(entry_id, topic, question, alternates, answer, section, **extra):
