@@ -443,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(faq, eval_set, args.misses)
     print(f"questions.yaml: {len(eval_set.in_scope)} in scope, {len(eval_set.out_of_scope)} out of scope")
     print(report_table([("bot", results["bot"]), ("naive baseline", results["baseline"])]))
+    print(f"naive baseline = WRatio over entry questions, raw text, answered when >= {NaiveBaseline.CUTOFF:.0f}")
     print(
         "answered right = top-1 accuracy (answered with the expected or an accepted entry); "
         "ranked 1st = the right entry was the best candidate, answered or not"
@@ -459,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         print("emergency-first: not measured (knowledge/triage.py or tests/eval/triage.yaml missing)")
     floor = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else None
     if floor:
-        print(f"recorded floor (baseline.json): {floor}")
+        levels = ", ".join(f"{k} {v}" for k, v in floor.items() if not k.startswith("_"))
+        print(f"recorded floor (baseline.json): {levels}")
     return 0
 
 
