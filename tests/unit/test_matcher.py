@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -134,9 +133,8 @@ def test_suffix_folding_joins_word_forms() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=200))
-def test_any_message_gets_a_well_formed_result(text: str) -> None:
-    faq = load_faq(write_content(Path(__import__("tempfile").mkdtemp())))
-    result = FaqMatcher(faq).match(text)
+def test_any_message_gets_a_well_formed_result(matcher: FaqMatcher, text: str) -> None:
+    result = matcher.match(text)
     assert result.outcome in ("answer", "suggest", "unknown")
     assert len(result.suggestions) <= 3
     assert len({c.entry_id for c in result.suggestions}) == len(result.suggestions)
