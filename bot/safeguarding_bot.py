@@ -42,6 +42,18 @@ def user_files(activity: Activity) -> list:
     return [a for a in (activity.attachments or []) if (a.content_type or "").lower() not in MESSAGE_BODY_TYPES]
 
 
+def mentions_recipient(activity: Activity) -> bool:
+    """Does the message @mention the bot (a Teams "mention" entity naming the recipient)?"""
+    recipient = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) != "mention":
+            continue
+        mentioned = (getattr(entity, "additional_properties", None) or {}).get("mentioned")
+        if isinstance(mentioned, dict) and mentioned.get("id") == recipient:
+            return True
+    return False
+
+
 class FeedbackCounter:
     """Helpful / not-helpful clicks per FAQ entry id. Counts ids only, never text."""
 
@@ -148,6 +160,11 @@ class SafeguardingBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        clicked = isinstance(activity.value, dict)
+        if not self._is_personal(turn_context) and not clicked and not mentions_recipient(activity):
+            # Group chats and channels: only messages that @mention the bot are for it.
+            self._outcome(turn_context, "not_mentioned")
+            return
         if activity.channel_id == "msteams":
             await turn_context.send_activity(Activity(type=ActivityTypes.typing))
 

@@ -144,7 +144,10 @@ async def test_disclosure_starts_the_guide_in_personal_chat_but_not_in_a_channel
     personal = reply_texts(await send(client, activity("a pupil just told me her stepdad sends her pics")))
     assert any("immediate danger" in t.lower() for t in personal)
     channel = reply_texts(
-        await send(client, activity("a pupil just told me her stepdad sends her pics", conversation_type="channel"))
+        await send(
+            client,
+            activity(conversation_type="channel", **mention("a pupil just told me her stepdad sends her pics")),
+        )
     )
     assert any("personal chat" in t for t in channel)
 
@@ -169,3 +172,26 @@ async def test_feedback_clicks_are_counted_by_entry_id(client, make_app, aiohttp
 async def test_unknown_card_action_gets_help_not_an_error(client):
     text = "\n".join(reply_texts(await send(client, activity(value={"action": "nonsense", "id": 5}))))
     assert "999" in text
+
+
+def mention(text: str) -> dict:
+    return {
+        "text": f"<at>Safeguarding bot</at> {text}",
+        "entities": [
+            {
+                "type": "mention",
+                "text": "<at>Safeguarding bot</at>",
+                "mentioned": {"id": "28:safeguarding-bot", "name": "Safeguarding bot"},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("conversation_type", ["channel", "groupChat"])
+async def test_in_shared_conversations_the_bot_answers_only_when_mentioned(client, conversation_type):
+    unmentioned = await send(client, activity("what is ceop", conversation_type=conversation_type))
+    assert reply_texts(unmentioned) == []
+    body = activity(conversation_type=conversation_type, **mention("what is ceop"))
+    mentioned = "\n".join(reply_texts(await send(client, body)))
+    assert "CEOP" in mentioned
+    assert "Safeguarding bot" not in mentioned.split("\n")[0], "the mention is stripped before matching"
