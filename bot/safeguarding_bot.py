@@ -30,7 +30,7 @@ from bot.settings import Settings
 from dialogs.disclosure_dialog import DisclosureDialog
 from knowledge.loader import Knowledge
 from knowledge.referrals import ReferralQuery
-from knowledge.triage import Triage, triage
+from knowledge.triage import Triage, triage, with_right_terms
 
 PERSONAL = "personal"
 # Teams sends formatted messages with a text/html copy of the text as an "attachment": that is
@@ -244,7 +244,7 @@ class SafeguardingBot(TeamsActivityHandler):
             await send_replies(context, replies)
             return
 
-        answers, outcome, entry_id = self._answer(text, emergency=found.emergency)
+        answers, outcome, entry_id = self._answer(text, emergency=found.emergency, wrong_terms=bool(found.wrong_terms))
         note("outcome", outcome)
         if found.wrong_terms and entry_id and self.knowledge.faq.entry(entry_id).topic == "terminology":
             # The answer itself explains the right words: a separate correction would repeat it.
@@ -261,7 +261,9 @@ class SafeguardingBot(TeamsActivityHandler):
             replies.append(self._text("privacy_reminder"))
         return replies
 
-    def _answer(self, text: str, emergency: bool = False) -> tuple[list[Reply], str, str | None]:
+    def _answer(
+        self, text: str, emergency: bool = False, wrong_terms: bool = False
+    ) -> tuple[list[Reply], str, str | None]:
         """(replies, outcome code, answered FAQ entry id or None)."""
         now = self.clock()
         query = self.knowledge.directory.interpret(text)
@@ -269,6 +271,9 @@ class SafeguardingBot(TeamsActivityHandler):
             return [self._referral_reply_for(query, now)], "referral_lookup", None
 
         result = self.knowledge.matcher.match(text)
+        if wrong_terms and result.outcome != "answer":
+            # "found child porn on a laptop": ask again in the right words.
+            result = self.knowledge.matcher.match(with_right_terms(text, self.knowledge.triage_rules))
         outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id

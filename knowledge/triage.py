@@ -723,26 +723,43 @@ def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
 # Wrong terms
 
 
-def _wrong_terms(normal: str, rules: TriageRules) -> tuple[str, ...]:
-    found: list[tuple[int, str]] = []
-    taken: list[tuple[int, int]] = []
+def _wrong_term_spans(normal: str, rules: TriageRules) -> list[tuple[int, int, str]]:
+    """Where the wrong terms are in the normalised text, in order: (start, end, canonical)."""
+    found: list[tuple[int, int, str]] = []
     for canonical, words in rules.wrong_terms:
         for match in words.finditer(normal):
-            span = match.span()
-            if any(s < span[1] and span[0] < e for s, e in taken):
+            start, end = match.span()
+            if any(s < end and start < e for s, e, _ in found):
                 continue
-            taken.append(span)
-            found.append((span[0], canonical))
+            found.append((start, end, canonical))
     cp = rules.cp
     for match in cp.token.finditer(normal):
         if _cp_means_material(normal, match.start(), match.end(), cp):
-            found.append((match.start(), "cp"))
+            found.append((match.start(), match.end(), "cp"))
             break
+    return sorted(found)
+
+
+def _wrong_terms(normal: str, rules: TriageRules) -> tuple[str, ...]:
     ordered: list[str] = []
-    for _, canonical in sorted(found):
+    for _, _, canonical in _wrong_term_spans(normal, rules):
         if canonical not in ordered:
             ordered.append(canonical)
     return tuple(ordered)
+
+
+RIGHT_TERM = "indecent images of children"
+
+
+def with_right_terms(text: str, rules: TriageRules) -> str:
+    """The message (normalised) with each wrong term replaced by the right one, so "found child
+    porn on a laptop" can be matched to the advice about indecent images of children."""
+    if not isinstance(text, str):
+        return ""
+    normal = _correct_typos(normalise_text(unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS], rules.words), rules.typos)
+    for start, end, _ in reversed(_wrong_term_spans(normal, rules)):
+        normal = f"{normal[:start]}{RIGHT_TERM}{normal[end:]}"
+    return normal
 
 
 def _cp_means_material(text: str, start: int, end: int, cp: _CpRules) -> bool:
