@@ -150,16 +150,6 @@ class Faq:
     def section(self, section_id: str) -> BriefingSection | None:
         return next((s for s in self.sections if s.id == section_id), None)
 
-    def without_phrasing(self, entry_id: str, phrasing: str) -> "Faq":
-        """A copy with one alternate removed: used to test each alternate as unseen text."""
-        entries = tuple(
-            e.model_copy(update={"alternates": [a for a in e.alternates if a != phrasing]})
-            if e.id == entry_id
-            else e
-            for e in self.entries
-        )
-        return Faq(self.topics, entries, self.synonyms, self.sections)
-
 
 def _read_yaml(path: Path) -> object:
     try:

@@ -235,10 +235,6 @@ class FaqMatcher:
             sum(self._idf[t] for t in terms) for terms in self._choice_terms
         ]
 
-    @property
-    def entry_ids(self) -> tuple[str, ...]:
-        return tuple(self._entry_ids)
-
     def _read_terms(self, normalised: str) -> list[str]:
         """Content words, with a word the FAQ never uses read as the closest FAQ word when it is
         a slip away (a swapped, missing or wrong letter), judged on the whole word."""
