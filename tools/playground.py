@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -180,10 +181,15 @@ class PlaygroundSession:
             raise PlaygroundError("Agents Playground needs Node.js 20 or later: `node` was not found on PATH")
         if not PLAYGROUND_CLI.exists():
             raise PlaygroundError("Agents Playground is not installed: run `make npm` (make playground does it)")
+        # The playground logs every message it relays, text included, to ./devTools/ by default,
+        # and it *deletes* its log path before writing (so /dev/null would be replaced by a file
+        # when run as root). Give it a path whose parent is a regular file: the log can never be
+        # created, nothing is deleted, and its write errors are swallowed by the playground itself.
+        fd, blocker = tempfile.mkstemp(prefix="playground-nolog-")
+        os.close(fd)
+        self._log_blocker = Path(blocker)
         env = {
-            # The playground logs every message it relays, text included, to ./devTools/ by
-            # default: send that log nowhere unless someone asks for it explicitly.
-            "M365_AGENTS_PLAYGROUND_LOGFILE": os.devnull,
+            "M365_AGENTS_PLAYGROUND_LOGFILE": str(self._log_blocker / "m365agentsplayground.log"),
             "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(PLAYGROUND_CONFIG),
             **self.env,
             "BOT_ENDPOINT": self.bot_endpoint,
@@ -233,6 +239,9 @@ class PlaygroundSession:
                 except ProcessLookupError:
                     pass
                 process.wait(timeout=5)
+        blocker = getattr(self, "_log_blocker", None)
+        if blocker is not None:
+            blocker.unlink(missing_ok=True)
 
     def __enter__(self) -> "PlaygroundSession":
         self.start()
