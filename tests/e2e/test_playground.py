@@ -333,3 +333,12 @@ async def test_nothing_typed_is_written_to_a_file(client, session):
     ]
     leaked = [str(path) for path in written if canary.encode() in path.read_bytes()]
     assert leaked == []
+
+
+def test_the_playground_runs_left_dev_null_alone():
+    """Runs after the playground tests above: the playground deletes its log path before
+    writing, so pointing that at /dev/null once replaced the device with a file (as root)."""
+    import os
+    import stat
+
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
