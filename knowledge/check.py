@@ -166,11 +166,39 @@ def check_content(content_dir: Path | None = None, today: dt.date | None = None)
     check_answer_text(faq, report)
     check_alternates(faq, FaqMatcher(faq), report)
     check_reviews(faq, today or dt.date.today(), report)
+    check_other_content(content_dir, today or dt.date.today(), report)
     return report
 
 
+def check_other_content(content_dir: Path | None, today: dt.date, report: Report) -> None:
+    """The rest of the content the bot loads at start-up (wording, triage rules, the disclosure
+    guide, the referral directory): each must load, so a mistake fails here, not at deploy."""
+    from knowledge.disclosure import load_flow
+    from knowledge.messages import load_messages
+    from knowledge.referrals import load_directory
+    from knowledge.triage import load_triage_rules
+
+    loaders = {
+        "messages.yaml": lambda: load_messages(content_dir),
+        "triage.yaml": lambda: load_triage_rules(content_dir / "triage.yaml" if content_dir else None),
+        "disclosure.yaml": lambda: load_flow(content_dir),
+        "referrals.yaml": lambda: load_directory(content_dir),
+    }
+    for name, load in loaders.items():
+        if content_dir is not None and not (content_dir / name).exists():
+            continue  # a content folder holding only an FAQ (tests, drafts): check what is there
+        try:
+            loaded = load()
+        except Exception as exc:  # noqa: BLE001 - every loader's own error names the file and field
+            report.errors.append(f"{name}: {exc}")
+            continue
+        review = getattr(loaded, "review", None)
+        if review is not None and review.overdue(today):
+            report.warnings.append(f"{name}: review was due by {review.review_by}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Validate the FAQ content.")
+    parser = argparse.ArgumentParser(description="Validate the knowledge content.")
     parser.add_argument("--content-dir", type=Path, default=None)
     parser.add_argument(
         "--today", type=dt.date.fromisoformat, default=None, help="date for overdue reviews (YYYY-MM-DD)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,14 @@ def test_overlapping_alternates_are_listed_on_request(tmp_path: Path, capsys: py
     assert main(["--content-dir", str(directory)]) == 0
     summary = f"{len(report.overlaps)} alternate(s) would, as unseen text, be answered as another entry"
     assert summary in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["messages.yaml", "triage.yaml", "disclosure.yaml", "referrals.yaml"])
+def test_the_rest_of_the_content_is_checked_too(tmp_path: Path, name: str) -> None:
+    directory = tmp_path / "content"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "knowledge" / "content", directory)
+    assert check_content(directory, TODAY).ok
+    (directory / name).write_text("version: 1\nnot_a_field: [\n", encoding="utf-8")
+    report = check_content(directory, TODAY)
+    assert not report.ok
+    assert any(error.startswith(name) for error in report.errors), report.errors
