@@ -18,10 +18,10 @@ from typing import Iterable, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from rapidfuzz.distance import OSA
 
-from knowledge.models import Review, Source, Strict
+from knowledge.models import Review, Source, Strict, load_yaml_model
 
 CONTENT_DIR = Path(__file__).parent / "content"
 FLOW_FILE = "disclosure.yaml"
@@ -468,13 +468,7 @@ def load_flow(content_dir: Path | None = None) -> DisclosureFlow:
     """Read and validate ``disclosure.yaml``; raise FlowContentError naming what is wrong."""
     directory = content_dir or CONTENT_DIR
     path = directory / FLOW_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        content = FlowFile.model_validate(data)
-    except (OSError, yaml.YAMLError) as error:
-        raise FlowContentError(f"{path}: cannot read: {error}") from error
-    except ValidationError as error:
-        raise FlowContentError(f"{path}: {error}") from error
+    content = load_yaml_model(path, FlowFile, FlowContentError)
     titles = _section_titles(directory)
     problems = _validate_graph(content, set(titles))
     if problems:

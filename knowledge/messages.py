@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
-from knowledge.models import Review, Source, Strict
+from knowledge.models import Review, Source, Strict, load_yaml_model
 
 CONTENT_DIR = Path(__file__).parent / "content"
 
@@ -53,13 +50,7 @@ class ContentError(ValueError):
 
 def load_messages(content_dir: Path | None = None) -> Messages:
     path = (content_dir or CONTENT_DIR) / "messages.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        messages = Messages.model_validate(data)
-    except (OSError, yaml.YAMLError) as error:
-        raise ContentError(f"{path}: cannot read: {error}") from error
-    except ValidationError as error:
-        raise ContentError(f"{path}: {error}") from error
+    messages = load_yaml_model(path, Messages, ContentError)
     missing = REQUIRED_KEYS - messages.messages.keys()
     if missing:
         raise ContentError(f"{path}: missing messages: {', '.join(sorted(missing))}")

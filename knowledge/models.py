@@ -6,8 +6,11 @@ Pydantic does the schema validation (``make check-content``); nothing here knows
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, HttpUrl, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, HttpUrl, ValidationError, model_validator
 
 
 class Strict(BaseModel):
@@ -44,3 +47,22 @@ class Review(Strict):
 
     def overdue(self, today: dt.date) -> bool:
         return today > self.review_by
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def load_yaml_model(path: Path, model: type[Model], error: type[Exception]) -> Model:
+    """Read one content file and validate it; on any problem raise ``error`` with a message that
+    names the file and each field at fault (``routes.3.phone: ...``)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: cannot read: file not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors())
+        raise error(f"{path}: {problems}") from None

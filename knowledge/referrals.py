@@ -18,8 +18,7 @@ from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
-import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 from rapidfuzz import fuzz
 
 from knowledge.local_contacts import (
@@ -30,7 +29,7 @@ from knowledge.local_contacts import (
     LocalContacts,
     Weekday,
 )
-from knowledge.models import Review, Source, Strict
+from knowledge.models import Review, Source, Strict, load_yaml_model
 
 CONTENT_DIR = Path(__file__).parent / "content"
 REFERRALS_FILE = "referrals.yaml"
@@ -633,19 +632,7 @@ def _local_routes(local: LocalContacts, roles: dict[str, LocalRole]) -> dict[str
 
 
 def _load_content(path: Path) -> ReferralContent:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReferralContentError(f"{path}: referral directory not found") from None
-    except yaml.YAMLError as exc:
-        raise ReferralContentError(f"{path}: not valid YAML ({exc})") from None
-    try:
-        content = ReferralContent.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ReferralContentError(f"{path}: {problems}") from None
+    content = load_yaml_model(path, ReferralContent, ReferralContentError)
     ids = [route.id for route in content.routes] + [need.id for need in content.needs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -10,23 +10,10 @@ import uuid
 import pytest
 
 from tests.conftest import activity, cards, reply_texts, send
+from tests.support.cards import submit_actions
 
 
-def submits(card: dict) -> list[dict]:
-    found = []
 
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Submit":
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
 
 
 def first_message(payload: dict) -> str:
@@ -62,9 +49,9 @@ async def test_a_plain_question_gets_a_sourced_answer_card_with_working_buttons(
     [card] = cards(payload)
     text = reply_texts(payload)[0]
     assert "Source" in text or "source" in text
-    titles = [a["title"] for a in submits(card)]
+    titles = [a["title"] for a in submit_actions(card)]
     assert any("helpful" in t.lower() for t in titles)
-    for action in submits(card):
+    for action in submit_actions(card):
         follow = await send(client, activity(value=action["data"]))
         assert reply_texts(follow), f"button {action['title']!r} got no reply"
 

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 from playground import PLAYGROUND_CLI, PlaygroundSession, free_port  # noqa: E402
+from tests.support.cards import submit_actions
 
 REPLY_TIMEOUT_S = 20
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -58,20 +59,7 @@ def heading(card: dict) -> str:
 
 
 def submits(card: dict) -> list[tuple[str, dict]]:
-    found: list[tuple[str, dict]] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Submit":
-                found.append((node["title"], node["data"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    return [(action["title"], action["data"]) for action in submit_actions(card)]
 
 
 class Client:

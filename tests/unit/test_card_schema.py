@@ -30,6 +30,7 @@ from app import create_app
 from bot.settings import Settings
 from knowledge.loader import Knowledge, load_knowledge
 from tests.conftest import OFFICE_HOURS, activity, cards, reply_texts
+from tests.support.cards import submit_actions
 
 REPO = Path(__file__).resolve().parents[2]
 VALIDATOR = REPO / "tests" / "support" / "validate_cards.cjs"
@@ -47,20 +48,7 @@ def key(value: object) -> str:
 
 def submit_data(card: dict) -> list[dict]:
     """The data of every Action.Submit in a card, including those inside ShowCard cards."""
-    found: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Submit" and isinstance(node.get("data"), dict):
-                found.append(node["data"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    return [action["data"] for action in submit_actions(card)]
 
 
 def heading_of(card: dict) -> str:
