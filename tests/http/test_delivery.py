@@ -116,3 +116,19 @@ async def test_other_conversations_are_untouched_by_a_deletion(aiohttp_client, m
     await send(client, activity(DISCLOSURE, conversation_id="a:drop"))
     await send(client, activity(conversation_id="a:drop", type="messageDelete"))
     assert stored_keys(memory, "a:keep") and not stored_keys(memory, "a:drop")
+
+
+async def test_another_tenant_gets_a_polite_refusal_and_nothing_is_stored(aiohttp_client, make_app, channel):
+    storage = ExpiringStorage(MemoryStorage(), ttl_seconds=3600)
+    settings = Settings.from_env({"BOT_ALLOWED_TENANTS": "our-tenant"})
+    client = await aiohttp_client(make_app(settings, storage=storage))
+    body = activity("what is CEOP", expect_replies=False, serviceUrl=channel.url, tenant_id="someone-elses")
+    response = await client.post("/api/messages", json=body)
+    assert response.status == 403
+    [refusal] = [r for r in channel.received if r.get("type") == "message"]
+    assert "only available to the organisation" in refusal["text"]
+    assert "999" in refusal["text"]
+    assert storage.inner.memory == {}
+
+    ours = activity("what is CEOP", expect_replies=False, serviceUrl=channel.url, tenant_id="our-tenant")
+    assert (await client.post("/api/messages", json=ours)).status == 201
