@@ -67,8 +67,13 @@ load: $(STAMP)
 audit: $(STAMP)
 	$(PY) tools/audit.py
 
-## Run every test (content check first).
+## Lint the Python (ruff: pyflakes and pycodestyle errors).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+## Run every test (lint and content check first).
 test: $(STAMP) $(NPM_STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m knowledge.check
 	$(PY) -m pytest -q
 

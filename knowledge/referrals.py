@@ -12,13 +12,13 @@ local time zone.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from rapidfuzz import fuzz
 
 from knowledge.local_contacts import (

@@ -24,11 +24,12 @@ from typing import Callable
 import aiohttp
 import pytest
 
+from tests.support.cards import submit_actions
+
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 from playground import PLAYGROUND_CLI, PlaygroundSession, free_port  # noqa: E402
-from tests.support.cards import submit_actions
 
 REPLY_TIMEOUT_S = 20
 CARD = "application/vnd.microsoft.card.adaptive"
