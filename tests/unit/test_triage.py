@@ -68,6 +68,15 @@ CHILD_IN_DANGER_NOW = [
     "year 9 being sold for sex",
     "he says he knows where she lives and is coming tonight",
     "pls hlp shes bein abused rn",
+    # abuse material being made now, in right or wrong words
+    "child porn being made right now at a house",
+    "indecent images being made right now",
+    "kiddie porn being filmed right now",
+    "someone is filming sexual videos of a 13 year old now",
+    "csam being live streamed from a flat as we speak",
+    # "ending it" with a time that is now
+    "she says she'll end it tonight",
+    "pupil messaged that he is going to end it today",
 ]
 
 NOT_AN_EMERGENCY = [
@@ -97,6 +106,11 @@ NOT_AN_EMERGENCY = [
     "the child is currently in foster care after the abuse",
     "not right now, she's with her mum",
     "how do I support a pupil who says she wants to die",
+    "indecent images were made of her last year and the police have them now",
+    "the cp plan is being made right now",
+    "how is abuse material made and shared",
+    "she says she'll end it with him today",
+    "we will end it there for today",
 ]
 
 
