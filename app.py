@@ -15,7 +15,7 @@ from botbuilder.core import ConversationState
 
 from bot.adapter import build_adapter, silence_sdk_loggers
 from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
-from bot.logs import bot_logger, configure_logging
+from bot.logs import bot_logger, configure_logging, safe_error_fields
 from bot.safeguarding_bot import SafeguardingBot
 from bot.settings import Settings, SettingsError
 from bot.storage import ExpiringStorage, OneTurnAtATime, build_storage
@@ -58,7 +58,10 @@ async def _purge_expired_state(app: web.Application):
     async def sweep() -> None:
         while True:
             await asyncio.sleep(60)
-            await storage.sweep_expired()
+            try:
+                await storage.sweep_expired()
+            except Exception as error:  # noqa: BLE001 - one failed pass must not end sweeping
+                bot_logger().warning("sweep_failed", extra={"outcome": "sweep_failed", **safe_error_fields(error)})
 
     task = asyncio.create_task(sweep())
     yield

@@ -26,7 +26,7 @@ from bot.logs import bot_logger, hash_id, safe_error_fields
 from bot.outbound import OutboundError, OutboundLimits, OutboundReplies
 from bot.replies import send_replies
 from bot.settings import Settings
-from bot.storage import StorageUnavailable
+from bot.storage import StorageConflict, StorageUnavailable
 
 MAX_DELAY_SECONDS = 5.0
 
@@ -178,7 +178,7 @@ def make_turn_error_handler(
         if activity.type != ActivityTypes.message:
             return
         try:
-            if isinstance(error, StorageUnavailable) and outage_replies is not None:
+            if isinstance(error, (StorageUnavailable, StorageConflict)) and outage_replies is not None:
                 # State store down (bot/storage.py): 999 and the national routes need no state.
                 context.turn_state["outcome"] = "storage_unavailable"
                 await send_replies(context, outage_replies())

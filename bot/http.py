@@ -102,6 +102,9 @@ def activity_shape_problem(body: dict) -> str | None:
     conversation = body.get("conversation")
     if not isinstance(conversation, dict) or not _is_text(conversation.get("id")):
         return "activity has no conversation id"
+    for name in ("conversationType", "tenantId"):
+        if conversation.get(name) is not None and not isinstance(conversation.get(name), str):
+            return f"conversation {name} must be a string"
     if not _is_account(body.get("from")) or not _is_account(body.get("recipient")):
         return "activity needs from and recipient accounts"
     for name in ("id", "serviceUrl", "deliveryMode", "text", "locale", "replyToId", "name"):
@@ -231,6 +234,15 @@ def invoke_json(invoke_response) -> web.Response:
     return web.Response(text=text, status=invoke_response.status, content_type="application/json")
 
 
+async def feedback(request: web.Request) -> web.Response:
+    """Helpful / not-helpful clicks per FAQ entry id since start-up (ids and counts only)."""
+    counter = request.app[BOT].feedback
+    ids = sorted(set(counter.helpful) | set(counter.not_helpful))
+    return web.json_response(
+        {entry_id: {"helpful": counter.helpful[entry_id], "not_helpful": counter.not_helpful[entry_id]} for entry_id in ids}
+    )
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
@@ -287,5 +299,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/feedback", feedback)
     app.on_startup.append(_start_adapter)
     app.on_cleanup.append(_close_adapter)

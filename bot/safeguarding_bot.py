@@ -33,6 +33,8 @@ from knowledge.referrals import ReferralQuery
 from knowledge.triage import Triage, triage, with_right_terms
 
 PERSONAL = "personal"
+# The card verbs the bot builds (bot/cards/common.py); anything else is answered with help.
+CARD_VERBS = frozenset({"faq", "feedback", "topics", "topic", "help", "disclosure_start", "flow", "referrals", "route"})
 # Teams sends formatted messages with a text/html copy of the text as an "attachment": that is
 # the message itself, not a file. Everything else (images, files, file download info) is a file.
 MESSAGE_BODY_TYPES = frozenset({"text/html", "text/plain"})
@@ -122,6 +124,9 @@ class SafeguardingBot(TeamsActivityHandler):
     def _text(self, reply_key: str) -> Reply:
         return Reply.plain(self.knowledge.messages.text(reply_key))
 
+    def _help(self) -> Reply:
+        return help_reply(self.knowledge.messages.text("help"))
+
     # ---------------------------------------------------------------- welcome
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
@@ -145,6 +150,11 @@ class SafeguardingBot(TeamsActivityHandler):
 
     async def on_message_update_activity(self, turn_context: TurnContext) -> None:
         await self._forget_conversation(turn_context, "message_edited")
+        text = self._message_text(turn_context)
+        if text and triage(text, self.knowledge.triage_rules).emergency:
+            # An edit that now says a child is in danger still gets 999 first, and the routes.
+            self._outcome(turn_context, "emergency_in_edit")
+            await send_replies(turn_context, self.emergency_replies())
 
     async def on_message_delete_activity(self, turn_context: TurnContext) -> None:
         await self._forget_conversation(turn_context, "message_deleted")
@@ -170,11 +180,7 @@ class SafeguardingBot(TeamsActivityHandler):
 
         if user_files(activity):
             self._outcome(turn_context, "attachment_refused")
-            replies = [self._text("attachment")]
-            text = self._message_text(turn_context)
-            if text and triage(text, self.knowledge.triage_rules).emergency:
-                replies.insert(0, self._text("emergency"))
-            await send_replies(turn_context, replies)
+            await send_replies(turn_context, self._emergency_first(turn_context, self._text("attachment")))
             return
 
         if isinstance(activity.value, dict) and activity.value.get("action"):
@@ -188,15 +194,33 @@ class SafeguardingBot(TeamsActivityHandler):
             return
         if len(text) > self.settings.max_message_chars:
             self._outcome(turn_context, "too_long")
-            await send_replies(turn_context, [self._text("too_long")])
+            await send_replies(turn_context, self._emergency_first(turn_context, self._text("too_long")))
             return
         await self._on_text(turn_context, text)
 
+    def _emergency_first(self, context: TurnContext, reply: Reply) -> list[Reply]:
+        """A reply for a message the bot won't read in full (an attachment, an over-long message):
+        if its text still signals immediate danger, 999 and the routes come first."""
+        text = self._message_text(context)
+        if text and triage(text, self.knowledge.triage_rules).emergency:
+            return [*self.emergency_replies(), reply]
+        return [reply]
+
     def _message_text(self, context: TurnContext) -> str:
-        text = context.activity.text or ""
-        if context.activity.entities:
-            text = TurnContext.remove_recipient_mention(context.activity) or text
-        return text.strip()
+        """The message without the @mention of the bot (Teams puts "<at>Bot</at>" in the text).
+
+        Not the SDK's remove_recipient_mention: it raises on a mention entity without text."""
+        text = context.activity.text if isinstance(context.activity.text, str) else ""
+        recipient = context.activity.recipient.id if context.activity.recipient else None
+        for entity in context.activity.entities or []:
+            if getattr(entity, "type", None) != "mention":
+                continue
+            properties = getattr(entity, "additional_properties", None) or {}
+            mentioned = properties.get("mentioned")
+            mention_text = properties.get("text")
+            if isinstance(mentioned, dict) and mentioned.get("id") == recipient and isinstance(mention_text, str):
+                text = text.replace(mention_text, " ")
+        return " ".join(text.split())
 
     async def _dialog_context(self, context: TurnContext):
         return await self.dialogs.create_context(context)
@@ -229,11 +253,8 @@ class SafeguardingBot(TeamsActivityHandler):
         small_talk = {
             "greeting": lambda: self._text("greeting"),
             "thanks": lambda: self._text("thanks"),
-            "help": lambda: help_reply(self.knowledge.messages.text("help")),
             "topics": lambda: faq_cards.topics_reply(self.knowledge.faq),
-            "cancel": lambda: help_reply(self.knowledge.messages.text("help")),
-            "restart": lambda: help_reply(self.knowledge.messages.text("help")),
-            "back": lambda: help_reply(self.knowledge.messages.text("help")),
+            **dict.fromkeys(("help", "cancel", "restart", "back"), self._help),
             "referrals": lambda: self._referral_reply_for(
                 self.knowledge.directory.interpret(text) or ReferralQuery(wants_all=True), self.clock()
             ),
@@ -278,8 +299,7 @@ class SafeguardingBot(TeamsActivityHandler):
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id
         if emergency:
-            routes = self.knowledge.directory.routes_for("child-at-risk-now", now)
-            return [referral_cards.routes_reply(routes, title="A child at risk now")], outcome, None
+            return [self._at_risk_routes()], outcome, None
         if result.outcome == "suggest" and result.suggestions:
             return [faq_cards.suggestions_reply(result, self.knowledge.faq)], outcome, None
         return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())], outcome, None
@@ -311,16 +331,19 @@ class SafeguardingBot(TeamsActivityHandler):
             )
         ]
 
-    def outage_replies(self) -> list[Reply]:
-        """When the state store is down: 999 first, then the routes for a child at risk now, then
-        "try again" (the practitioner's place is kept). Needs nothing from storage."""
+    def _at_risk_routes(self) -> Reply:
         directory = self.knowledge.directory
         need = directory.need("child-at-risk-now")
-        return [
-            self._text("emergency"),
-            referral_cards.routes_reply(directory.routes_for(need.id, self.clock()), title=need.title),
-            self._text("storage_unavailable"),
-        ]
+        return referral_cards.routes_reply(directory.routes_for(need.id, self.clock()), title=need.title)
+
+    def emergency_replies(self) -> list[Reply]:
+        """Call 999, then the routes for a child at risk now. Needs nothing from storage."""
+        return [self._text("emergency"), self._at_risk_routes()]
+
+    def outage_replies(self) -> list[Reply]:
+        """When the state store is down or keeps conflicting: 999 and the routes first, then "try
+        again" (the practitioner's place is kept)."""
+        return [*self.emergency_replies(), self._text("storage_unavailable")]
 
     def service_routes(self, service_ids) -> list[Reply]:
         now = self.clock()
@@ -343,19 +366,30 @@ class SafeguardingBot(TeamsActivityHandler):
 
     # ---------------------------------------------------------------- card clicks
 
+    def _is_emergency_choice(self, value: dict) -> bool:
+        flow = self.knowledge.flow
+        step_id, choice_id = value.get("step"), value.get("choice")
+        if not isinstance(step_id, str) or not flow.has_step(step_id):
+            return False
+        return any(choice.id == choice_id and choice.emergency for choice in flow.step(step_id).choices)
+
     async def _on_card_action(self, context: TurnContext, value: dict) -> None:
         action = value.get("action")
         directory = self.knowledge.directory
         faq = self.knowledge.faq
         now = self.clock()
-        self._outcome(context, f"card_{action}" if isinstance(action, str) and action.isidentifier() else "card")
+        # Outcome codes are logged: only the bot's own verbs, never what a client put in the card.
+        self._outcome(context, f"card_{action}" if action in CARD_VERBS else "card_unknown")
 
         if action == "flow":
             dialog_context = await self._dialog_context(context)
             if dialog_context.active_dialog is not None:
                 await dialog_context.continue_dialog()
+            elif self._is_emergency_choice(value):
+                # "Yes, in immediate danger" clicked on a card from a guide that has ended.
+                await send_replies(context, self.emergency_replies())
             else:
-                await send_replies(context, [help_reply(self.knowledge.messages.text("help"))])
+                await send_replies(context, [self._help()])
             return
         if action == "disclosure_start":
             await self._start_disclosure(context)
@@ -383,5 +417,5 @@ class SafeguardingBot(TeamsActivityHandler):
         elif action == "route" and isinstance(entry_id, str) and directory.has_route(entry_id):
             reply = referral_cards.route_reply(directory.advice_for(entry_id, now))
         else:
-            reply = help_reply(self.knowledge.messages.text("help"))
+            reply = self._help()
         await send_replies(context, [reply])

@@ -183,3 +183,56 @@ async def test_in_shared_conversations_the_bot_answers_only_when_mentioned(clien
     mentioned = "\n".join(reply_texts(await send(client, body)))
     assert "CEOP" in mentioned
     assert "Safeguarding bot" not in mentioned.split("\n")[0], "the mention is stripped before matching"
+
+
+DANGER = "he is hurting her right now"
+
+
+async def test_feedback_counts_are_readable_by_entry_id(client):
+    await send(client, activity(value={"action": "feedback", "id": "posh-helpline", "helpful": True}))
+    counts = await (await client.get("/feedback")).json()
+    assert counts["posh-helpline"] == {"helpful": 1, "not_helpful": 0}
+
+
+async def test_an_over_long_message_that_signals_danger_gets_999_first(client):
+    texts = reply_texts(await send(client, activity(DANGER + " " + "please help " * 600)))
+    assert texts[0].startswith("If a child is in immediate danger, call 999")
+    assert any("shorter" in t for t in texts[1:])
+
+
+async def test_an_attachment_with_a_danger_message_gets_999_and_routes_first(client):
+    body = activity(DANGER, attachments=[{"contentType": "image/jpeg", "contentUrl": "http://127.0.0.1:9/x.jpg"}])
+    texts = reply_texts(await send(client, body))
+    assert texts[0].startswith("If a child is in immediate danger, call 999")
+    assert "Call 999" in texts[1]
+    assert "haven't opened" in texts[-1]
+
+
+async def test_an_edited_message_that_now_signals_danger_gets_999(client):
+    body = activity(DANGER, type="messageUpdate")
+    texts = reply_texts(await send(client, body))
+    assert texts and texts[0].startswith("If a child is in immediate danger, call 999")
+
+
+async def test_an_old_danger_card_clicked_after_the_guide_ended_still_says_999(client):
+    value = {"action": "flow", "step": "danger", "choice": "yes"}
+    texts = reply_texts(await send(client, activity(value=value)))
+    assert texts[0].startswith("If a child is in immediate danger, call 999")
+
+
+async def test_a_mention_without_text_does_not_break_the_turn(client):
+    body = activity(
+        "<at>Safeguarding bot</at> " + DANGER,
+        conversation_type="channel",
+        entities=[{"type": "mention", "mentioned": {"id": "28:safeguarding-bot"}}],
+    )
+    texts = reply_texts(await send(client, body))
+    assert texts[0].startswith("If a child is in immediate danger, call 999")
+
+
+async def test_card_verbs_a_client_invents_never_reach_the_logs(client, caplog):
+    caplog.set_level("INFO")
+    await send(client, activity(value={"action": "ZQXCANARY", "id": 1}))
+    logged = [str(record.__dict__) for record in caplog.records]
+    assert any("card_unknown" in line for line in logged)
+    assert not any("ZQXCANARY" in line for line in logged)
