@@ -236,3 +236,11 @@ async def test_card_verbs_a_client_invents_never_reach_the_logs(client, caplog):
     logged = [str(record.__dict__) for record in caplog.records]
     assert any("card_unknown" in line for line in logged)
     assert not any("ZQXCANARY" in line for line in logged)
+
+
+async def test_a_conversation_type_that_is_not_text_is_a_clear_400(client):
+    body = activity("what is ceop")
+    body["conversation"]["conversationType"] = 5
+    response = await client.post("/api/messages", json=body)
+    assert response.status == 400
+    assert "conversationType" in (await response.json())["error"]
