@@ -221,7 +221,7 @@ class DisclosureDialog(InterruptibleDialog):
         replies = [Reply.plain(self.flow.messages.restarted)]
         text = (dialog_context.context.activity.text or "").strip()
         if text and getattr(self._triage(text), "emergency", False):
-            replies.insert(0, notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True))
+            replies.insert(0, self._emergency_notice())
         await send_replies(dialog_context.context, replies)
         position = FlowPosition.begin(self.flow.start, self._now())
         return await dialog_context.replace_dialog(STEP_LOOP, position.to_state())
@@ -237,8 +237,12 @@ class DisclosureDialog(InterruptibleDialog):
             return await self._lost(inner_dc)
         messages = self.flow.messages
         if self._expired(position):
+            # Danger is checked before the guide is closed: "he is hurting her right now" to an
+            # old guide still gets the 999 line first, then the note that the guide has closed.
+            replies = [self._emergency_notice()] if self._signals_danger(context, position.current) else []
+            replies.append(Reply.plain(messages.expired))
             log.info("disclosure_expired", extra={"outcome": "disclosure_expired"})
-            await send_replies(context, [Reply.plain(messages.expired)])
+            await send_replies(context, replies)
             return await inner_dc.cancel_all_dialogs()
 
         found = self._resolve(context, position.current)
@@ -298,7 +302,7 @@ class DisclosureDialog(InterruptibleDialog):
             found.target and (choice := self.flow.choice(step_id, found.target)) and choice.emergency
         )
         if found.emergency and not answer_is_emergency:
-            notices.append(notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True))
+            notices.append(self._emergency_notice())
         if found.wrong_terms and (correction := self._shared_text("wrong_term", "")):
             notices.append(notice_reply(correction))
         if found.identifying:
@@ -306,6 +310,17 @@ class DisclosureDialog(InterruptibleDialog):
                 notice_reply(self._shared_text("privacy_reminder", self.flow.messages.identifying_details))
             )
         return notices
+
+    def _emergency_notice(self) -> Reply:
+        return notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True)
+
+    def _signals_danger(self, context: TurnContext, step_id: str) -> bool:
+        """Does this message (typed, or a click on an emergency answer) signal immediate danger?"""
+        value = context.activity.value
+        if isinstance(value, dict) and value.get("action") == FLOW_ACTION:
+            return self._resolve_click(value, step_id).emergency
+        text = (context.activity.text or "").strip()
+        return bool(text) and bool(getattr(self._triage(text), "emergency", False))
 
     def _resume_notice(self, position: FlowPosition) -> Reply:
         return Reply.plain(self.flow.messages.resume.format(step=self.flow.step(position.current).title))

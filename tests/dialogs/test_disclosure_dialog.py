@@ -326,6 +326,19 @@ async def test_a_guide_left_open_too_long_is_closed_safely(flow):
     assert not conversation.active
 
 
+async def test_danger_typed_to_a_guide_left_open_too_long_gets_999_before_the_closing_note(flow):
+    now = [FIXED_NOW]
+    options = {"clock": lambda: now[0], "expire_after": timedelta(hours=2), "triage": shared_triage()}
+    conversation = Conversation(make_dialog(flow, **options))
+    await conversation.say(START)
+    now[0] = FIXED_NOW + timedelta(hours=3)
+    replies = await conversation.say("he is hurting her right now")
+    assert "call 999" in replies[0].text.lower()
+    assert replies[0].text != flow.messages.expired
+    assert replies[-1].text == flow.messages.expired
+    assert not conversation.active
+
+
 async def test_a_fault_finding_referral_routes_does_not_break_the_guide(flow):
     def broken() -> list:
         raise RuntimeError("directory unavailable")
