@@ -108,6 +108,8 @@ class Resolution:
     emergency: bool = False
     identifying: bool = False
     wrong_terms: bool = False
+    #: triage failed on this message: nobody checked it for danger, so the 999 line is shown
+    danger_unchecked: bool = False
     answers: tuple[Reply, ...] = ()
 
 
@@ -136,10 +138,12 @@ class DisclosureDialog(InterruptibleDialog):
     - ``service_routes(service_ids)``: contact cards for the services a step names (CEOP, Report
       Remove); optional, the steps name the services in words either way.
     - ``answer_question(text)``: replies for a question typed mid-flow, or None/[] if it has none.
-    - ``messages``: the bot's shared wording (``.text(key)``); its "emergency" and
-      "privacy_reminder" texts are used so the 999 line reads the same everywhere.
+    - ``messages``: the bot's shared wording (``.text(key)``, ``knowledge.messages``); required:
+      its "emergency" text is the guide's 999 line, so it reads the same everywhere, and its
+      "privacy_reminder" and "wrong_term" texts are used when present.
     - ``triage`` (``text -> signals``) or ``triage_rules`` (then ``knowledge.triage.triage`` is
-      used); without either, the flow's own small fallback (``DisclosureFlow.signals``).
+      used); one is required: the guide has no danger word list of its own, so what counts as
+      danger is decided in one place.
     - ``clock``: aware datetimes; ``expire_after``: a guide left open longer than this is closed.
     """
 
@@ -151,7 +155,7 @@ class DisclosureDialog(InterruptibleDialog):
         support_routes: Callable[[], Replies] | None = None,
         service_routes: Callable[[Sequence[str]], Replies] | None = None,
         answer_question: Callable[[str], Replies | None] | None = None,
-        messages: MessageLookup | None = None,
+        messages: MessageLookup,
         triage: Callable[[str], TurnSignals] | None = None,
         triage_rules: object | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -165,7 +169,12 @@ class DisclosureDialog(InterruptibleDialog):
         self._service_routes = service_routes or _no_routes
         self._answer_question = answer_question or _no_answer
         self._messages = messages
-        self._signals = triage or _shared_triage(triage_rules) or flow.signals
+        signals = triage or _shared_triage(triage_rules)
+        if signals is None:
+            raise ValueError("DisclosureDialog needs the shared triage: pass triage or triage_rules")
+        self._signals = signals
+        # Read now, so wording without a 999 line fails when the bot is built, not mid-emergency.
+        self._emergency_text = messages.text("emergency")
         self._clock = clock or _utc_now
         self._expire_after = expire_after
         self.add_dialog(WaterfallDialog(STEP_LOOP, [self.show_step, self.take_answer]))
@@ -220,7 +229,7 @@ class DisclosureDialog(InterruptibleDialog):
         log.warning("disclosure_state_unreadable", extra={"outcome": "disclosure_restarted"})
         replies = [Reply.plain(self.flow.messages.restarted)]
         text = (dialog_context.context.activity.text or "").strip()
-        if text and getattr(self._triage(text), "emergency", False):
+        if text and ((signals := self._triage(text)) is None or getattr(signals, "emergency", False)):
             replies.insert(0, self._emergency_notice())
         await send_replies(dialog_context.context, replies)
         position = FlowPosition.begin(self.flow.start, self._now())
@@ -301,7 +310,7 @@ class DisclosureDialog(InterruptibleDialog):
         answer_is_emergency = found.kind == "answer" and bool(
             found.target and (choice := self.flow.choice(step_id, found.target)) and choice.emergency
         )
-        if found.emergency and not answer_is_emergency:
+        if (found.emergency or found.danger_unchecked) and not answer_is_emergency:
             notices.append(self._emergency_notice())
         if found.wrong_terms and (correction := self._shared_text("wrong_term", "")):
             notices.append(notice_reply(correction))
@@ -312,7 +321,7 @@ class DisclosureDialog(InterruptibleDialog):
         return notices
 
     def _emergency_notice(self) -> Reply:
-        return notice_reply(self._shared_text("emergency", self.flow.messages.emergency), urgent=True)
+        return notice_reply(self._emergency_text, urgent=True)
 
     def _signals_danger(self, context: TurnContext, step_id: str) -> bool:
         """Does this message (typed, or a click on an emergency answer) signal immediate danger?"""
@@ -320,7 +329,10 @@ class DisclosureDialog(InterruptibleDialog):
         if isinstance(value, dict) and value.get("action") == FLOW_ACTION:
             return self._resolve_click(value, step_id).emergency
         text = (context.activity.text or "").strip()
-        return bool(text) and bool(getattr(self._triage(text), "emergency", False))
+        if not text:
+            return False
+        signals = self._triage(text)
+        return signals is None or bool(getattr(signals, "emergency", False))
 
     def _resume_notice(self, position: FlowPosition) -> Reply:
         return Reply.plain(self.flow.messages.resume.format(step=self.flow.step(position.current).title))
@@ -353,6 +365,10 @@ class DisclosureDialog(InterruptibleDialog):
 
     def _resolve_text(self, text: str, step_id: str) -> Resolution:
         signals = self._triage(text)
+        if signals is None:
+            target = self.flow.interpret_answer(step_id, text)
+            kind = "control" if target in CONTROL_IDS else "answer" if target else "reprompt"
+            return Resolution(kind, target, danger_unchecked=True)
         emergency = bool(getattr(signals, "emergency", False))
         identifying = bool(getattr(signals, "identifying_details", False))
         intent = getattr(signals, "intent", None)
@@ -380,11 +396,13 @@ class DisclosureDialog(InterruptibleDialog):
         return Resolution("unknown", **flags)
 
     def _triage(self, text: str) -> TurnSignals | None:
+        """The shared triage's reading of the message, or None if it failed (the guide goes on,
+        and says the 999 line, since the message could not be checked for danger)."""
         try:
             return self._signals(text)
-        except Exception as error:  # a triage fault must not stop the guide; the fallback still runs
+        except Exception as error:  # a triage fault must not stop the guide
             log.error("disclosure_triage_failed", extra={"error": type(error).__name__})
-            return self.flow.signals(text)
+            return None
 
     # ------------------------------------------------------------------ helpers
 
@@ -401,8 +419,6 @@ class DisclosureDialog(InterruptibleDialog):
             return True
 
     def _shared_text(self, key: str, fallback: str) -> str:
-        if self._messages is None:
-            return fallback
         try:
             return self._messages.text(key)
         except (KeyError, AttributeError):
@@ -419,11 +435,9 @@ class DisclosureDialog(InterruptibleDialog):
 
 
 def _shared_triage(rules: object | None) -> Callable[[str], TurnSignals] | None:
-    """The bot's shared triage, if it and its rules are available; else None (use the fallback)."""
+    """The bot's shared triage with these rules, or None when no rules are given."""
     if rules is None:
         return None
-    try:
-        from knowledge.triage import triage
-    except ImportError:
-        return None
+    from knowledge.triage import triage
+
     return lambda text: triage(text, rules)

@@ -99,9 +99,11 @@ class Control(Strict):
 
 
 class FlowMessages(Strict):
-    """The guide's own fixed wording; every key is required, so a missing one fails at load."""
+    """The guide's own fixed wording; every key is required, so a missing one fails at load.
 
-    emergency: str
+    The 999 line is not here: the guide says the bot's shared ``emergency`` message
+    (messages.yaml), so the words a practitioner sees in an emergency are the same everywhere."""
+
     identifying_details: str
     resume: str
     not_understood: str
@@ -126,19 +128,9 @@ class FlowFile(Strict):
     steps: tuple[Step, ...]
     messages: FlowMessages
     reference_labels: dict[str, str] = {}
-    emergency_phrases: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------ value objects
-
-
-@dataclass(frozen=True)
-class Signals:
-    """What the fallback triage sees in a typed message: same attribute names as knowledge.triage."""
-
-    intent: str | None = None
-    emergency: bool = False
-    identifying_details: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +153,6 @@ class Summary:
 _APOSTROPHES = re.compile(r"['\u2019\u2018`]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _NUMBER = re.compile(r"^(?:option|number|no|choice)?\s*(\d{1,2})$")
-_NEGATIONS = frozenset({"not", "no", "isnt", "arent", "never", "wasnt", "werent"})
 
 
 def fold(text: str) -> str:
@@ -184,25 +175,6 @@ def _allowed_edits(candidate: str) -> int:
     return 3
 
 
-# Identifying details (safety rule 4). Recognised, never stored or echoed.
-_IDENTIFYING = (
-    re.compile(r"(?:\+44\s?|\b0)\d(?:[\s-]?\d){8,9}\b"),  # UK phone numbers
-    re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b"),  # dates such as a date of birth
-    re.compile(
-        r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\s+(?:19|20)\d{2}\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\b(?:d\.?o\.?b\.?|date of birth|born on)\b", re.IGNORECASE),
-    re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE),  # UK postcodes
-    re.compile(
-        r"\b\d{1,4}[a-z]?\s+(?:[a-z]+\s+){1,3}(?:road|rd|street|st|avenue|ave|lane|ln|close|drive|dr|"
-        r"crescent|way|place|court|gardens|grove|terrace|hill|row|square|mews)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # email addresses
-)
-
-
 _QUESTION_STARTS = frozenset(
     "what whats how who whos where when why which can could should shall do does did is are will "
     "would tell explain".split()
@@ -221,11 +193,6 @@ def looks_like_question(text: str) -> bool:
     return text.strip().endswith("?") or words[0] in _QUESTION_STARTS or len(words) >= 3
 
 
-def looks_identifying(text: str) -> bool:
-    """True when a message seems to carry a date of birth, phone number, address or email."""
-    return any(pattern.search(text) for pattern in _IDENTIFYING)
-
-
 # ------------------------------------------------------------------------------------ flow
 
 
@@ -239,7 +206,6 @@ class DisclosureFlow:
         self._controls = {control.id: control for control in content.controls}
         self._section_titles = section_titles
         self._phrasings = {step.id: self._phrasings_for(step.id) for step in content.steps}
-        self._emergency_phrases = tuple(fold(p) for p in content.emergency_phrases if fold(p))
 
     # ----------------------------------------------------------------- structure
 
@@ -364,30 +330,6 @@ class DisclosureFlow:
         """True when the text is exactly an answer of some step (e.g. "continue" at the topic step)."""
         typed = fold(text)
         return any(typed == phrase for pairs in self._phrasings.values() for phrase, _ in pairs)
-
-    def signals(self, text: str) -> Signals:
-        """A small fallback triage: controls, danger phrases, identifying details."""
-        typed = fold(text)
-        intent = None
-        for control in self._controls.values():
-            if typed in {fold(p) for p in (control.id, control.title, *control.synonyms)}:
-                intent = control.id
-                break
-        return Signals(
-            intent=intent,
-            emergency=self._mentions_danger(typed),
-            identifying_details=looks_identifying(text),
-        )
-
-    def _mentions_danger(self, typed: str) -> bool:
-        words = typed.split()
-        for phrase in self._emergency_phrases:
-            size = len(phrase.split())
-            for start in range(len(words) - size + 1):
-                if " ".join(words[start : start + size]) == phrase:
-                    if start == 0 or words[start - 1] not in _NEGATIONS:
-                        return True
-        return False
 
     # ----------------------------------------------------------------- summary
 

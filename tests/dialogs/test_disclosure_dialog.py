@@ -42,11 +42,10 @@ def flow():
     return load_flow()
 
 
-@pytest.fixture(params=["fallback-triage", "shared-triage"])
-def conversation(flow, request):
-    """The guide alone (its own fallback triage) and as the bot wires it (the shared triage)."""
-    options = {"triage": shared_triage()} if request.param == "shared-triage" else {}
-    return Conversation(make_dialog(flow, **options))
+@pytest.fixture
+def conversation(flow):
+    """The guide as the bot wires it: the shared triage and the shared wording."""
+    return Conversation(make_dialog(flow))
 
 
 async def at_step(conversation: Conversation, step: str):
@@ -337,6 +336,28 @@ async def test_danger_typed_to_a_guide_left_open_too_long_gets_999_before_the_cl
     assert replies[0].text != flow.messages.expired
     assert replies[-1].text == flow.messages.expired
     assert not conversation.active
+
+
+def test_the_guide_is_not_built_without_the_shared_triage(flow):
+    """The guide has no danger word list of its own: without the shared triage it would miss
+    danger, so building it that way fails at start-up, not mid-conversation."""
+    from dialogs.disclosure_dialog import DisclosureDialog
+    from tests.support.dialogs import shared_messages, stub_act_routes
+
+    with pytest.raises(ValueError, match="triage"):
+        DisclosureDialog(flow, act_routes=stub_act_routes, messages=shared_messages())
+
+
+async def test_a_fault_in_triage_still_says_999_and_keeps_the_guide_going(flow):
+    def broken(_text: str):
+        raise RuntimeError("triage down")
+
+    conversation = Conversation(make_dialog(flow, triage=broken))
+    await at_step(conversation, "topic")
+    replies = await conversation.say("something the triage could not read")
+    assert "call 999" in replies[0].text.lower()
+    assert step_shown(replies).startswith(title(flow, "topic"))
+    assert conversation.active
 
 
 async def test_a_fault_finding_referral_routes_does_not_break_the_guide(flow):

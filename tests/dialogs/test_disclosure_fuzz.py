@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from knowledge.disclosure import load_flow
-from tests.support.dialogs import Conversation, make_dialog, shared_triage
+from tests.support.dialogs import Conversation, make_dialog
 
 FLOW = load_flow()
 STEPS_WITH_CHOICES = [s for s in FLOW.step_ids if FLOW.step(s).choices]
@@ -29,9 +29,8 @@ clicks = st.fixed_dictionaries(
 )
 
 
-async def one_turn(route: list[str], message: str | None, click: dict | None, use_shared: bool) -> None:
-    options = {"triage": shared_triage()} if use_shared else {}
-    conversation = Conversation(make_dialog(FLOW, **options))
+async def one_turn(route: list[str], message: str | None, click: dict | None) -> None:
+    conversation = Conversation(make_dialog(FLOW))
     await conversation.say("start")
     for choice in route:
         await conversation.say(choice)
@@ -48,13 +47,12 @@ async def one_turn(route: list[str], message: str | None, click: dict | None, us
 @given(
     route=st.lists(st.sampled_from(["1", "2", "3", "4", "ok", "back"]), max_size=6),
     message=messages,
-    use_shared=st.booleans(),
 )
-def test_any_typed_message_at_any_step_gets_an_answer_and_is_not_kept(route, message, use_shared):
-    asyncio.run(one_turn(route, message, None, use_shared))
+def test_any_typed_message_at_any_step_gets_an_answer_and_is_not_kept(route, message):
+    asyncio.run(one_turn(route, message, None))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(route=st.lists(st.sampled_from(["1", "2", "ok"]), max_size=5), click=clicks)
 def test_any_card_click_at_any_step_gets_an_answer(route, click):
-    asyncio.run(one_turn(route, None, click, False))
+    asyncio.run(one_turn(route, None, click))

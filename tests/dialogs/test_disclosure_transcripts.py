@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from knowledge.disclosure import load_flow
-from tests.support.dialogs import Conversation, make_dialog, shared_triage
+from tests.support.dialogs import Conversation, make_dialog
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
 
@@ -31,14 +31,11 @@ def assert_in_order(text: str, expected: list[str], where: str) -> None:
         position = found + len(phrase)
 
 
-@pytest.mark.parametrize("triage", ["shared-triage", "fallback-triage"])
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: p.stem)
-async def test_transcript(path: Path, triage: str):
-    """Each conversation with the bot's shared triage (as wired in the bot) and with the flow's
-    own fallback (as when the guide runs alone)."""
+async def test_transcript(path: Path):
+    """Each conversation with the bot's shared triage and wording, as wired in the bot."""
     script = yaml.safe_load(path.read_text(encoding="utf-8"))
-    options = {"triage": shared_triage()} if triage == "shared-triage" else {}
-    conversation = Conversation(make_dialog(load_flow(), **options))
+    conversation = Conversation(make_dialog(load_flow()))
     for number, turn in enumerate(script["turns"], start=1):
         where = f"{path.name} turn {number}"
         if "click" in turn:

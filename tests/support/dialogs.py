@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from botbuilder.core import ConversationState, MemoryStorage
@@ -55,20 +56,38 @@ def stub_answer_question(text: str) -> list[Reply] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _real_triage_rules():
+    from knowledge.triage import load_triage_rules
+
+    return load_triage_rules()
+
+
+@lru_cache(maxsize=1)
+def shared_messages():
+    """The bot's real shared wording (messages.yaml): the guide's 999 line comes from it."""
+    from knowledge.messages import load_messages
+
+    return load_messages()
+
+
 def shared_triage():
     """The bot's own triage with its real rules, as the bot wires it."""
-    from knowledge.triage import load_triage_rules, triage
+    from knowledge.triage import triage
 
-    rules = load_triage_rules()
+    rules = _real_triage_rules()
     return lambda text: triage(text, rules)
 
 
 def make_dialog(flow: DisclosureFlow, **overrides: Any) -> DisclosureDialog:
+    """The guide as the bot wires it (shared triage and wording), with stub routes and answers."""
     kwargs: dict[str, Any] = {
         "act_routes": stub_act_routes,
         "support_routes": stub_support_routes,
         "answer_question": stub_answer_question,
         "clock": lambda: FIXED_NOW,
+        "messages": shared_messages(),
+        "triage_rules": _real_triage_rules(),
     }
     kwargs.update(overrides)
     return DisclosureDialog(flow, **kwargs)
@@ -149,6 +168,7 @@ __all__ = [
     "POSH_TITLE",
     "Seen",
     "make_dialog",
+    "shared_messages",
     "shared_triage",
     "seen",
     "stub_act_routes",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from knowledge.disclosure import CONTROL_IDS, FlowContentError, load_flow, looks_identifying
+from knowledge.disclosure import CONTROL_IDS, FlowContentError, load_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "knowledge" / "content"
@@ -104,10 +104,28 @@ def test_record_says_where_to_record_and_only_what_the_sources_say(flow):
     assert [item.text for item in step.items] == [
         "The child's own words, verbatim.",
         "Written as soon as possible.",
-        "Your concerns.",
-        "Any discussions about it, and the decisions made, with the reasons for them.",
-        "Your DSL keeps the child protection file.",
+        "For schools in England (Keeping Children Safe in Education): your concerns, any discussions about"
+        " them, and the decisions made, with the reasons for them, are recorded in writing.",
+        "For schools in England (Keeping Children Safe in Education): the DSL keeps the child protection file.",
     ]
+
+
+def test_what_keeping_children_safe_in_education_says_is_given_as_the_rule_for_schools_in_england(flow):
+    """KCSIE is statutory for schools in England, not for every practitioner the bot serves."""
+    for item in flow.step("record").items:
+        if any(source.reference == "guidance.md#records" for source in item.sources):
+            assert "schools in England (Keeping Children Safe in Education)" in item.text, item.text
+    assert "schools in England" in flow.content.reference_labels["guidance.md#records"]
+
+
+def test_the_danger_question_says_only_what_its_source_says(flow):
+    """"Treat it as yes" had no source; the NSPCC says: if you think a child is in immediate
+    danger, call 999."""
+    step = flow.step("danger")
+    assert "treat it as yes" not in step.text
+    assert "if you think a child is in immediate danger" in step.text
+    assert [s.reference for s in step.sources] == ["contacts.yaml#emergency"]
+    assert str(step.sources[0].url) == "https://www.nspcc.org.uk/what-you-can-do/report-abuse/"
 
 
 def test_act_tells_the_dsl_refers_and_shows_the_referral_routes(flow):
@@ -119,9 +137,21 @@ def test_act_tells_the_dsl_refers_and_shows_the_referral_routes(flow):
     assert step.referral_routes
 
 
-def test_the_guide_ends_with_support_for_the_practitioner(flow):
+def test_the_guide_ends_with_professional_advice_not_a_promise_of_wellbeing_support(flow):
+    """POSH gives online-safety advice to professionals; the sources do not describe it as
+    support for the practitioner's own wellbeing."""
     close = flow.step("close")
     assert close.ends_flow and "posh" in close.services
+    assert "professional" in close.title.lower()
+    assert "look after yourself" not in (close.title + " " + step_text(flow, "close")).lower()
+
+
+def test_the_flow_keeps_no_danger_word_list_or_999_line_of_its_own():
+    """What counts as danger is the shared triage's to decide, and the 999 line is the shared
+    `emergency` message: one place each, so they cannot drift apart."""
+    data = yaml.safe_load((CONTENT / "disclosure.yaml").read_text(encoding="utf-8"))
+    assert "emergency_phrases" not in data
+    assert "emergency" not in data["messages"]
 
 
 def test_every_item_of_advice_cites_a_source(flow):
@@ -251,42 +281,6 @@ def test_every_step_offers_cancel_and_every_later_step_back_and_start_again(flow
         ids = {cid for cid, _ in flow.buttons(step_id)}
         assert {"back", "restart", "cancel"} <= ids, step_id
     assert set(CONTROL_IDS) == {"back", "restart", "cancel", "help"}
-
-
-# ------------------------------------------------------------------------------ signals fallback
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["She's in immediate danger", "he is going to hurt her tonight", "she says she is suicidal", "not safe at home"],
-)
-def test_danger_is_noticed(flow, text):
-    assert flow.signals(text).emergency
-
-
-@pytest.mark.parametrize("text", ["no, not in danger", "they are safe", "what is ceop", "2"])
-def test_no_danger_is_not_invented(flow, text):
-    assert not flow.signals(text).emergency
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Her name is Jane, DOB 03/04/2012",
-        "born on 3 April 2012",
-        "her mum's number is 07700 900123",
-        "she lives at 12 Acacia Avenue",
-        "postcode SW1A 1AA",
-        "email jane.doe@example.com",
-    ],
-)
-def test_identifying_details_are_noticed(text):
-    assert looks_identifying(text)
-
-
-@pytest.mark.parametrize("text", ["a year 9 pupil", "call 999", "2", "she is 14", "step 3 of 8"])
-def test_ordinary_messages_are_not_flagged_as_identifying(text):
-    assert not looks_identifying(text)
 
 
 # ------------------------------------------------------------------------------ summary

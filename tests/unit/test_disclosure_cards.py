@@ -9,6 +9,7 @@ import pytest
 
 from bot.cards.disclosure import notice_reply, step_reply, summary_reply
 from knowledge.disclosure import load_flow
+from knowledge.messages import load_messages
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +75,12 @@ def test_summary_card_holds_the_checklist_and_a_box_to_copy_it(flow):
         assert line in reply.card["body"][3]["text"]
 
 
-def test_an_urgent_notice_stands_out_and_keeps_its_words(flow):
-    reply = notice_reply(flow.messages.emergency, urgent=True)
+def test_an_urgent_notice_stands_out_and_keeps_its_words():
+    emergency = load_messages().text("emergency")
+    reply = notice_reply(emergency, urgent=True)
     block = reply.card["body"][0]
     assert block["color"] == "Attention" and block["weight"] == "Bolder"
-    assert reply.text == flow.messages.emergency
+    assert reply.text == emergency
     assert notice_reply("plain").card is None
 
 
@@ -96,7 +98,7 @@ def test_every_card_of_the_guide_is_valid_for_teams(flow, tmp_path):
     summary = flow.summary(flow.step_ids, datetime(2026, 11, 25, 9, 41, tzinfo=timezone.utc))
     cards = [{"name": step_id, "card": step_reply(flow, step_id).card} for step_id in flow.step_ids]
     cards.append({"name": "summary", "card": summary_reply(summary, flow.messages.summary_copy).card})
-    cards.append({"name": "urgent", "card": notice_reply(flow.messages.emergency, urgent=True).card})
+    cards.append({"name": "urgent", "card": notice_reply(load_messages().text("emergency"), urgent=True).card})
     source = tmp_path / "cards.json"
     source.write_text(json.dumps(cards), encoding="utf-8")
     result = subprocess.run(["node", str(validator), str(source)], capture_output=True, text=True, check=True)
