@@ -123,6 +123,26 @@ def test_hours_the_reference_calls_uncertain_are_never_presented_as_certain(nati
         assert national.advice_for(service_id).available_now is None, service_id
 
 
+def test_routes_the_reference_gives_no_hours_for_are_never_shown_as_available_now(national, reference):
+    """Only 999 (the emergency line) and a timetable the reference states can be "available now"."""
+    without_hours = {sid for sid, service in _reference_services(reference).items() if "hours" not in service}
+    assert {"ceop", "iwf", "report_remove"} <= without_hours
+    for service_id in without_hours - {"emergency"}:
+        hours = national.route(service_id).hours
+        assert hours.hours_certain is False, service_id
+        assert national.advice_for(service_id).available_now is None, service_id
+
+
+def test_the_lado_is_described_only_as_the_configured_contact(with_local):
+    """Neither the briefing nor the reference describes the LADO role: the bot says no more than
+    that it is the organisation's configured contact, and cites the local configuration."""
+    role_route = with_local.route("local_lado")
+    assert role_route.purpose.startswith("Your organisation's configured LADO contact.")
+    assert "adult who works with children" not in role_route.purpose
+    assert [s.reference for s in role_route.sources] == ["local-contacts.yaml#lado"]
+    assert "local configuration" in (role_route.sources[0].note or "")
+
+
 def test_posh_hours_are_the_reference_timetable(national, reference):
     assert _reference_services(reference)["posh"]["hours"] == "Monday to Friday, 10am to 4pm"
     hours = national.route("posh").hours

@@ -100,11 +100,16 @@ def test_posh_on_a_bank_holiday_is_not_claimed_open(directory, when):
     assert _advice(directory.routes_for("professional-advice", when), "posh").available_now is None
 
 
-def test_online_and_emergency_routes_are_available_at_night(directory):
+def test_999_is_available_at_night_and_online_forms_are_not_claimed_open(directory):
+    """The reference gives no hours for CEOP, the IWF or Report Remove: an online form is not
+    promised as "available now" at 3am."""
     night = at(2026, 12, 2, 3)
     routes = directory.all_routes(night)
-    for route_id in ("emergency", "ceop", "iwf", "report_remove"):
-        assert _advice(routes, route_id).available_now is True, route_id
+    assert _advice(routes, "emergency").available_now is True
+    for route_id in ("ceop", "iwf", "report_remove"):
+        advice = _advice(routes, route_id)
+        assert advice.available_now is None, route_id
+        assert "do not state its hours" in advice.note, route_id
 
 
 def test_bank_holidays_follow_the_configured_nation(local):
