@@ -18,8 +18,20 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from knowledge.faq import SERVICE_IDS, ContentError, Faq, load_faq
 from knowledge.matcher import FaqMatcher
+
+CONTENT_DIR = Path(__file__).parent / "content"
+#: The shared reference the content cites: ``../shared/reference`` beside the repository (CI keeps
+#: a copy beside the clone).
+REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+#: A service entry of contacts.yaml: ``  - id: <service id>``.
+_SERVICE_ID = re.compile(r"^\s*-\s*id:\s*([A-Za-z0-9_]+)\s*$", re.MULTILINE)
+#: A citation of the shared reference anywhere in a content file.
+_CITATION = re.compile(r"(?<![\w.-])(?P<document>guidance\.md|contacts\.yaml)#(?P<anchor>[A-Za-z0-9_-]+)")
 
 #: Citations of the shared reference: ``contacts.yaml#<service id>`` or ``guidance.md#<slug>``.
 _REFERENCE = re.compile(r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+)$")
@@ -51,6 +63,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     #: advisory: alternates that, as unseen text, would be answered as another entry
     overlaps: list[str] = field(default_factory=list)
+    #: checks that could not run here (printed, not failures)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -155,8 +169,78 @@ def check_reviews(faq: Faq, today: dt.date, report: Report) -> None:
             )
 
 
-def check_content(content_dir: Path | None = None, today: dt.date | None = None) -> Report:
+def heading_slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to
+    hyphens ("Sharing nudes and semi-nudes (UKCIS, with the NPCC)" ->
+    "sharing-nudes-and-semi-nudes-ukcis-with-the-npcc")."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def reference_anchors(reference_dir: Path) -> dict[str, set[str]]:
+    """What each reference document can be cited by: guidance.md's heading slugs, contacts.yaml's
+    service ids."""
+    guidance = (reference_dir / "guidance.md").read_text(encoding="utf-8")
+    headings = {
+        heading_slug(line.lstrip("#")) for line in guidance.splitlines() if re.match(r"#{1,6} ", line)
+    }
+    # contacts.yaml is hand-written and not strict YAML (some plain values hold ": "), so the
+    # service ids are read line by line rather than parsed.
+    contacts = (reference_dir / "contacts.yaml").read_text(encoding="utf-8")
+    services = set(_SERVICE_ID.findall(contacts))
+    return {"guidance.md": headings, "contacts.yaml": services}
+
+
+def _strings(value: object):
+    """Every string in parsed YAML, keys included (the flow's reference labels are keyed by
+    citation)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def check_reference_citations(content_dir: Path | None, reference_dir: Path | None, report: Report) -> None:
+    """Every ``guidance.md#slug`` and ``contacts.yaml#id`` in every content file names a real
+    heading or service. One heading cited by two slugs would show two different labels on cards,
+    and a slug that names no heading cites nothing."""
+    reference_dir = reference_dir or REFERENCE_DIR
+    if not ((reference_dir / "guidance.md").exists() and (reference_dir / "contacts.yaml").exists()):
+        report.notes.append(
+            f"reference citations not checked: no guidance.md and contacts.yaml in {reference_dir}"
+        )
+        return
+    anchors = reference_anchors(reference_dir)
+    for path in sorted((content_dir or CONTENT_DIR).glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue  # the file's own loader reports what is wrong with it
+        seen: set[str] = set()
+        for text in _strings(data):
+            for match in _CITATION.finditer(text):
+                citation = match.group(0)
+                if citation in seen:
+                    continue
+                seen.add(citation)
+                document, anchor = match.group("document"), match.group("anchor")
+                if anchor in anchors[document]:
+                    continue
+                near = sorted(a for a in anchors[document] if a.startswith(anchor) or anchor.startswith(a))
+                hint = f" (did you mean {document}#{near[0]}?)" if len(near) == 1 else ""
+                kind = "heading" if document == "guidance.md" else "service id"
+                report.errors.append(f"{path.name}: {citation} names no {kind} in the shared reference{hint}")
+
+
+def check_content(
+    content_dir: Path | None = None, today: dt.date | None = None, reference_dir: Path | None = None
+) -> Report:
     report = Report()
+    check_reference_citations(content_dir, reference_dir, report)
     try:
         faq = load_faq(content_dir)
     except ContentError as exc:
@@ -201,13 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Validate the knowledge content.")
     parser.add_argument("--content-dir", type=Path, default=None)
     parser.add_argument(
+        "--reference-dir", type=Path, default=None, help="the shared reference (default ../shared/reference)"
+    )
+    parser.add_argument(
         "--today", type=dt.date.fromisoformat, default=None, help="date for overdue reviews (YYYY-MM-DD)"
     )
     parser.add_argument(
         "--verbose", action="store_true", help="list alternates that overlap another entry"
     )
     args = parser.parse_args(argv)
-    report = check_content(args.content_dir, args.today)
+    report = check_content(args.content_dir, args.today, args.reference_dir)
     if args.verbose:
         for overlap in report.overlaps:
             print(f"OVERLAP: {overlap}")
@@ -216,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             f"note: {len(report.overlaps)} alternate(s) would, as unseen text, be answered as "
             "another entry (run `python -m knowledge.check --verbose` to list them)"
         )
+    for note in report.notes:
+        print(f"note: {note}")
     for warning in report.warnings:
         print(f"WARNING: {warning}")
     for error in report.errors:

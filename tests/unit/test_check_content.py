@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.check import check_content, contact_details_in, main
+from knowledge.check import check_content, contact_details_in, heading_slug, main
 from tests.unit.faq_fixture import SECTIONS, faq_copy, write_content
 
 TODAY = dt.date(2026, 12, 1)
@@ -164,3 +164,82 @@ def test_the_rest_of_the_content_is_checked_too(tmp_path: Path, name: str) -> No
     report = check_content(directory, TODAY)
     assert not report.ok
     assert any(error.startswith(name) for error in report.errors), report.errors
+
+
+# ------------------------------------------------------------------ citations of the shared reference
+
+GUIDANCE = "# Guidance\n\n## Sharing nudes and semi-nudes (UKCIS, with the NPCC)\n- a fact\n\n## Records\n- a fact\n"
+CONTACTS = "services:\n  - id: ceop\n    name: CEOP\n  - id: iwf\n    source: https://example.org  (address: verify)\n"
+
+
+def _reference(tmp_path: Path) -> Path:
+    directory = tmp_path / "reference"
+    directory.mkdir()
+    (directory / "guidance.md").write_text(GUIDANCE, encoding="utf-8")
+    (directory / "contacts.yaml").write_text(CONTACTS, encoding="utf-8")
+    return directory
+
+
+def test_heading_slugs_are_github_style() -> None:
+    assert heading_slug("Sharing nudes and semi-nudes (UKCIS, with the NPCC)") == (
+        "sharing-nudes-and-semi-nudes-ukcis-with-the-npcc"
+    )
+    assert heading_slug("Online Safety Act 2023") == "online-safety-act-2023"
+
+
+def test_citations_by_the_full_heading_slug_and_a_real_service_id_pass(tmp_path: Path) -> None:
+    data = faq_copy()
+    data["entries"][0]["sources"].append({"reference": "guidance.md#sharing-nudes-and-semi-nudes-ukcis-with-the-npcc"})
+    data["entries"][1]["sources"].append({"reference": "contacts.yaml#ceop"})
+    report = check_content(write_content(tmp_path / "content", faq=data), TODAY, _reference(tmp_path))
+    assert report.ok, report.errors
+
+
+def test_a_shortened_heading_slug_in_any_content_file_is_an_error_with_the_right_slug(tmp_path: Path) -> None:
+    """The same heading cited two ways shows two labels on cards; a slug that is no heading cites nothing."""
+    data = faq_copy()
+    data["entries"][0]["sources"].append({"reference": "guidance.md#sharing-nudes"})
+    directory = write_content(tmp_path / "content", faq=data)
+    (directory / "notes.yaml").write_text(
+        "labels:\n  'guidance.md#record-keeping': Records\n  'contacts.yaml#ceop_centre': CEOP\n", encoding="utf-8"
+    )
+    report = check_content(directory, TODAY, _reference(tmp_path))
+    assert not report.ok
+    assert (
+        "faq.yaml: guidance.md#sharing-nudes names no heading in the shared reference "
+        "(did you mean guidance.md#sharing-nudes-and-semi-nudes-ukcis-with-the-npcc?)"
+    ) in report.errors
+    assert any(e.startswith("notes.yaml: guidance.md#record-keeping names no heading") for e in report.errors)
+    assert any(e.startswith("notes.yaml: contacts.yaml#ceop_centre names no service id") for e in report.errors)
+
+
+def test_a_local_configuration_citation_is_not_mistaken_for_the_reference(tmp_path: Path) -> None:
+    directory = write_content(tmp_path / "content")
+    (directory / "notes.yaml").write_text("source: local-contacts.yaml#lado\n", encoding="utf-8")
+    assert check_content(directory, TODAY, _reference(tmp_path)).ok
+
+
+def test_without_the_shared_reference_the_citation_check_is_skipped_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = faq_copy()
+    data["entries"][0]["sources"].append({"reference": "guidance.md#sharing-nudes"})
+    directory = write_content(tmp_path / "content", faq=data)
+    missing = tmp_path / "no-reference"
+    report = check_content(directory, TODAY, missing)
+    assert report.ok, report.errors
+    assert report.notes and "not checked" in report.notes[0]
+    assert main(["--content-dir", str(directory), "--reference-dir", str(missing)]) == 0
+    assert "note: reference citations not checked" in capsys.readouterr().out
+
+
+def test_the_shipped_wording_triage_guide_and_directory_cite_the_reference_by_its_real_slugs() -> None:
+    """messages.yaml, triage.yaml, disclosure.yaml and referrals.yaml (faq.yaml is checked by
+    test_the_shipped_content_passes)."""
+    from knowledge.check import REFERENCE_DIR
+
+    if not (REFERENCE_DIR / "guidance.md").exists():
+        pytest.skip("the shared reference is not checked out next to the project")
+    report = check_content(None, TODAY)
+    mine = ("messages.yaml", "triage.yaml", "disclosure.yaml", "referrals.yaml")
+    assert [e for e in report.errors if e.startswith(mine)] == []
