@@ -117,8 +117,16 @@ class BriefingSection(Strict):
     covers: str
 
 
+class ReferenceLabel(Strict):
+    """How a reference fact is named to a practitioner on a card ("UKCIS advice: ...")."""
+
+    id: str
+    label: str
+
+
 class BriefingSections(Strict):
     sections: list[BriefingSection] = Field(min_length=1)
+    references: list[ReferenceLabel] = []
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,7 @@ class Faq:
     entries: tuple[FaqEntry, ...]
     synonyms: Synonyms
     sections: tuple[BriefingSection, ...] = ()
+    reference_labels: Mapping[str, str] = field(default_factory=dict)
     _index: dict[str, FaqEntry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +158,9 @@ class Faq:
 
     def section(self, section_id: str) -> BriefingSection | None:
         return next((s for s in self.sections if s.id == section_id), None)
+
+    def reference_label(self, reference: str) -> str | None:
+        return self.reference_labels.get(reference)
 
 
 def _read_yaml(path: Path) -> object:
@@ -205,12 +217,14 @@ def load_faq(content_dir: Path | None = None) -> Faq:
     faq_file = _validate(FaqFile, directory / FAQ_FILE)
     synonyms = _validate(Synonyms, directory / SYNONYMS_FILE)
     sections_path = directory / SECTIONS_FILE
-    sections = _validate(BriefingSections, sections_path).sections if sections_path.exists() else []
+    briefing = _validate(BriefingSections, sections_path) if sections_path.exists() else None
+    sections = briefing.sections if briefing else []
+    labels = {ref.id: ref.label for ref in briefing.references} if briefing else {}
     assert isinstance(faq_file, FaqFile) and isinstance(synonyms, Synonyms)
     problems = cross_reference_problems(faq_file)
     if problems:
         raise ContentError(f"{directory / FAQ_FILE}: bad ids:\n" + "\n".join(f"  {p}" for p in problems))
-    return Faq(tuple(faq_file.topics), tuple(faq_file.entries), synonyms, tuple(sections))
+    return Faq(tuple(faq_file.topics), tuple(faq_file.entries), synonyms, tuple(sections), labels)
 
 
 def _duplicates(ids: list[str]) -> list[str]:

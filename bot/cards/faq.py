@@ -49,9 +49,11 @@ def source_line(entry: FaqEntry, faq: Faq) -> str:
             section = faq.section(source.briefing)
             sections.append(section.title if section else source.briefing)
         elif source.reference:
-            document, _, anchor = source.reference.partition("#")
-            if document.startswith("guidance"):
-                others.append("Guidance: " + anchor.replace("-", " ").capitalize())
+            label = faq.reference_label(source.reference)
+            if label:
+                others.append(label)
+            elif source.reference.startswith("guidance"):
+                others.append("Guidance: " + source.reference.partition("#")[2].replace("-", " ").capitalize())
             else:
                 others.append("National services directory")
     parts: list[str] = []

@@ -171,3 +171,13 @@ def test_every_shipped_entry_renders_a_working_card() -> None:
         _assert_well_formed(topic_reply(shipped, topic.id), shipped)
     _assert_well_formed(unknown_reply(shipped, []), shipped)
 
+
+
+def test_shipped_answers_name_reference_guidance_in_words_a_practitioner_recognises():
+    from bot.cards.faq import source_line
+    from knowledge.faq import load_faq
+
+    faq = load_faq()
+    line = source_line(faq.entry("nudes-frontline-response"), faq)
+    assert "UKCIS advice: Sharing nudes and semi-nudes" in line
+    assert "ukcis with the npcc" not in line.lower()
