@@ -133,8 +133,6 @@ class DisclosureDialog(InterruptibleDialog):
 
     - ``act_routes()``: referral routes for the "act" step (e.g. the directory's routes for
       "refer-to-childrens-social-care").
-    - ``support_routes()``: support for the practitioner at the end (the POSH route). If not
-      given, ``service_routes(step.services)`` is used for the closing step too.
     - ``service_routes(service_ids)``: contact cards for the services a step names (CEOP, Report
       Remove); optional, the steps name the services in words either way.
     - ``answer_question(text)``: replies for a question typed mid-flow, or None/[] if it has none.
@@ -152,7 +150,6 @@ class DisclosureDialog(InterruptibleDialog):
         flow: DisclosureFlow,
         *,
         act_routes: Callable[[], Replies],
-        support_routes: Callable[[], Replies] | None = None,
         service_routes: Callable[[Sequence[str]], Replies] | None = None,
         answer_question: Callable[[str], Replies | None] | None = None,
         messages: MessageLookup,
@@ -165,7 +162,6 @@ class DisclosureDialog(InterruptibleDialog):
         super().__init__(dialog_id)
         self.flow = flow
         self._act_routes = act_routes
-        self._support_routes = support_routes
         self._service_routes = service_routes or _no_routes
         self._answer_question = answer_question or _no_answer
         self._messages = messages
@@ -218,10 +214,7 @@ class DisclosureDialog(InterruptibleDialog):
         step = self.flow.step(position.current)
         summary = self.flow.summary(position.path, position.started)
         replies = [summary_reply(summary, self.flow.messages.summary_copy), step_reply(self.flow, step.id)]
-        if self._support_routes is not None:
-            replies.extend(self._safely(self._support_routes))
-        else:
-            replies.extend(self._safely(self._service_routes, tuple(step.services)))
+        replies.extend(self._safely(self._service_routes, tuple(step.services)))
         return replies
 
     async def _lost(self, dialog_context: DialogContext) -> DialogTurnResult:

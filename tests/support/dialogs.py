@@ -45,8 +45,9 @@ def stub_act_routes() -> list[Reply]:
     return [Reply.plain(NATIONAL_ROUTES_TITLE)]
 
 
-def stub_support_routes() -> list[Reply]:
-    return [Reply.plain(POSH_TITLE)]
+def stub_service_routes(service_ids) -> list[Reply]:
+    """Contact cards for the services a step names; only POSH (the closing step) is stubbed."""
+    return [Reply.plain(POSH_TITLE)] if "posh" in service_ids else []
 
 
 def stub_answer_question(text: str) -> list[Reply] | None:
@@ -83,7 +84,7 @@ def make_dialog(flow: DisclosureFlow, **overrides: Any) -> DisclosureDialog:
     """The guide as the bot wires it (shared triage and wording), with stub routes and answers."""
     kwargs: dict[str, Any] = {
         "act_routes": stub_act_routes,
-        "support_routes": stub_support_routes,
+        "service_routes": stub_service_routes,
         "answer_question": stub_answer_question,
         "clock": lambda: FIXED_NOW,
         "messages": shared_messages(),
@@ -173,7 +174,7 @@ __all__ = [
     "seen",
     "stub_act_routes",
     "stub_answer_question",
-    "stub_support_routes",
+    "stub_service_routes",
     "texts",
     "last_step_buttons",
 ]
