@@ -38,6 +38,17 @@ def make_app(knowledge):
 
 
 @pytest.fixture
+async def channel(aiohttp_server):
+    """Teams' side for normal delivery: replies are POSTed here, as the Bot Connector receives them."""
+    from tests.http.support import ChannelRecorder
+
+    recorder = ChannelRecorder()
+    server = await aiohttp_server(recorder.app(), host="127.0.0.1")
+    recorder.url = str(server.make_url("/"))
+    return recorder
+
+
+@pytest.fixture
 async def client(aiohttp_client, make_app):
     return await aiohttp_client(make_app())
 

@@ -12,15 +12,7 @@ from bot.outbound import OutboundLimits
 from bot.settings import Settings
 from bot.storage import ExpiringStorage
 from tests.conftest import activity, reply_texts, send
-from tests.http.support import ChannelRecorder, StandInBot, message, stand_in_app
-
-
-@pytest.fixture
-async def channel(aiohttp_server):
-    recorder = ChannelRecorder()
-    server = await aiohttp_server(recorder.app())
-    recorder.url = str(server.make_url("/"))
-    return recorder
+from tests.http.support import StandInBot, message, stand_in_app
 
 
 async def test_a_repeated_delivery_is_answered_once(aiohttp_client, make_app, channel):

@@ -18,14 +18,6 @@ from bot.settings import Settings
 from tests.http.support import ChannelRecorder, StandInBot, message, stand_in_app
 
 
-@pytest.fixture
-async def channel(aiohttp_server):
-    recorder = ChannelRecorder()
-    server = await aiohttp_server(recorder.app())
-    recorder.url = str(server.make_url("/"))
-    return recorder
-
-
 async def test_replies_reuse_one_connection(aiohttp_client, channel):
     client = await aiohttp_client(stand_in_app(bot=StandInBot(replies=3)))
     for _ in range(4):

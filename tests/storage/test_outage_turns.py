@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 from botbuilder.core import MemoryStorage
 
 from bot.storage import ExpiringStorage, StorageConflict, StorageUnavailable
 from tests.conftest import activity, reply_texts, send
-from tests.http.support import ChannelRecorder
 from tests.storage.flow import FLOW, steps_shown
 
 
@@ -93,15 +91,6 @@ async def test_a_turn_that_keeps_losing_write_races_says_so_instead_of_dropping_
     store.conflicts_to_raise = 0
     payload = await send(client, activity("help", conversation_id=conversation))
     assert steps_shown(payload, knowledge.flow) == ["images-or-videos"]
-
-
-@pytest.fixture
-async def channel(aiohttp_server):
-    """Teams' side for normal delivery: replies are POSTed here, as the Bot Connector receives them."""
-    recorder = ChannelRecorder()
-    server = await aiohttp_server(recorder.app(), host="127.0.0.1")
-    recorder.url = str(server.make_url("/"))
-    return recorder
 
 
 async def post_normal(client, channel, text: str, conversation: str) -> list[str]:
