@@ -119,7 +119,7 @@ def test_suggestions_only_include_plausible_entries() -> None:
 
 def test_thresholds_govern_the_outcome(fixture_faq: Faq) -> None:
     never_answers = FaqMatcher(
-        fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0, lead_floor=101.0)
+        fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0, lead_floor=101.0, lone_answer=101.0)
     )
     assert never_answers.match("report online grooming to ceop please").outcome != "answer"
 
@@ -169,3 +169,13 @@ def test_shipped_faq_answers_service_fragments(real_matcher: FaqMatcher, text: s
 @pytest.mark.parametrize("text", ["payroll deadline", "printer is jammed", "hi"])
 def test_shipped_faq_does_not_answer_out_of_scope(real_matcher: FaqMatcher, text: str) -> None:
     assert real_matcher.match(text).outcome == "unknown"
+
+
+def test_a_lone_plausible_entry_is_answered_only_above_its_threshold(fixture_faq: Faq) -> None:
+    from knowledge.matcher import Candidate, decide
+
+    ranked = [Candidate("a", 47.0), Candidate("b", 30.0)]  # no wide lead (47 < 1.6 x 30), but alone
+    assert decide(ranked, Thresholds()).outcome == "answer"
+    assert decide(ranked, replace(Thresholds(), lone_answer=48.0)).outcome == "suggest"
+    rival = [Candidate("a", 47.0), Candidate("b", 41.0)]
+    assert decide(rival, Thresholds()).outcome == "suggest", "a rival within the window: ask"
