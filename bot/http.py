@@ -29,6 +29,7 @@ from botbuilder.schema.teams import TeamsChannelData
 from bot.auth import AuthenticationFailed
 from bot.dedupe import RecentActivities
 from bot.logs import bot_logger, hash_id, safe_error_fields
+from bot.replies import CARD_CHANNELS
 from bot.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -155,7 +156,8 @@ async def messages(request: web.Request) -> web.Response:
             "conversation": hash_id(activity.conversation.id, settings.log_salt),
             "tenant": hash_id(tenant_of(activity), settings.log_salt),
             "activity_type": activity.type,
-            "channel": activity.channel_id if isinstance(activity.channel_id, str) else "-",
+            # channelId is caller-chosen text: log it only when it names a channel we know.
+            "channel": activity.channel_id if activity.channel_id in CARD_CHANNELS else "other",
             "status": int(status),
             "outcome": outcome,
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),

@@ -244,3 +244,11 @@ async def test_a_conversation_type_that_is_not_text_is_a_clear_400(client):
     response = await client.post("/api/messages", json=body)
     assert response.status == 400
     assert "conversationType" in (await response.json())["error"]
+
+
+async def test_a_caller_chosen_channel_id_never_reaches_the_logs(client, caplog):
+    caplog.set_level("INFO")
+    await send(client, activity("what is ceop", channel_id="ZQXCHANNELCANARY"))
+    logged = [str(record.__dict__) for record in caplog.records]
+    assert any("'channel': 'other'" in line for line in logged)
+    assert not any("ZQXCHANNELCANARY" in line for line in logged)
