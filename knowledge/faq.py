@@ -23,6 +23,8 @@ CONTENT_DIR = Path(__file__).resolve().parent / "content"
 FAQ_FILE = "faq.yaml"
 SYNONYMS_FILE = "synonyms.yaml"
 SECTIONS_FILE = "briefing_sections.yaml"
+#: Training examples for the matcher's classifier (``knowledge/classifier.py``), one file per batch.
+EXAMPLES_DIR = "examples"
 
 #: Services an entry may name; contact details come from the referral directory, never the FAQ.
 SERVICE_IDS: frozenset[str] = frozenset(
@@ -111,6 +113,36 @@ class Synonyms(Strict):
     phrases: dict[str, str] = Field(default_factory=dict)
 
 
+class LabelledMessage(Strict):
+    text: str = Field(min_length=1)
+    expect: str = Field(pattern=_ID)  # the entry this message should reach
+    accept: list[str] = []  # other entries that would also be a right answer
+
+
+class UnlabelledMessage(Strict):
+    text: str = Field(min_length=1)
+
+
+class ExamplesFile(Strict):
+    """Realistic practitioner messages, labelled, and messages the bot is not for: the
+    classifier's training data beside the entries' own phrasings. Each file is one batch written
+    apart from the others, so calibration can train on some batches and measure on the rest."""
+
+    version: Literal[1]
+    in_scope: list[LabelledMessage] = []
+    out_of_scope: list[UnlabelledMessage] = []
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training message: ``entry`` is None for a message the bot is not for."""
+
+    text: str
+    entry: str | None
+    batch: str
+    also_right: tuple[str, ...] = ()  # other entries that would also be a right answer
+
+
 class BriefingSection(Strict):
     id: str = Field(pattern=_ID)
     title: str
@@ -138,6 +170,7 @@ class Faq:
     synonyms: Synonyms
     sections: tuple[BriefingSection, ...] = ()
     reference_labels: Mapping[str, str] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
     _index: dict[str, FaqEntry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -224,7 +257,26 @@ def load_faq(content_dir: Path | None = None) -> Faq:
     problems = cross_reference_problems(faq_file)
     if problems:
         raise ContentError(f"{directory / FAQ_FILE}: bad ids:\n" + "\n".join(f"  {p}" for p in problems))
-    return Faq(tuple(faq_file.topics), tuple(faq_file.entries), synonyms, tuple(sections), labels)
+    examples = load_examples(directory / EXAMPLES_DIR, {entry.id for entry in faq_file.entries})
+    return Faq(tuple(faq_file.topics), tuple(faq_file.entries), synonyms, tuple(sections), labels, examples)
+
+
+def load_examples(directory: Path, entry_ids: set[str]) -> tuple[Example, ...]:
+    """The classifier's labelled messages from every ``*.yaml`` in ``directory`` (none if it does
+    not exist). A label that names no entry is fatal: it would teach the classifier a class the
+    bot cannot answer."""
+    examples: list[Example] = []
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        batch = _validate(ExamplesFile, path)
+        assert isinstance(batch, ExamplesFile)
+        unknown = sorted(
+            {label for m in batch.in_scope for label in (m.expect, *m.accept) if label not in entry_ids}
+        )
+        if unknown:
+            raise ContentError(f"{path}: labels that name no FAQ entry: {', '.join(unknown)}")
+        examples += [Example(m.text, m.expect, path.stem, tuple(m.accept)) for m in batch.in_scope]
+        examples += [Example(m.text, None, path.stem) for m in batch.out_of_scope]
+    return tuple(examples)
 
 
 def _duplicates(ids: list[str]) -> list[str]:

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from knowledge.classifier import OUT_OF_SCOPE, ClassifierSettings, IntentClassifier
 from knowledge.faq import Faq
 from knowledge.normalise import Normaliser
 
@@ -134,6 +135,31 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Blend:
+    """How the lexical score and the classifier (``knowledge/classifier.py``) decide together.
+
+    An entry's score is ``(1 - classifier_weight) * lexical + classifier_weight * 100 * p(entry)``.
+    Answer when it is at least ``answer`` and leads the next entry by ``margin``, or, lower, from
+    ``agreed_answer`` when the lexical matcher and the classifier independently put the same entry
+    first; say "I don't know" whenever the classifier gives "none of these" (``OUT_OF_SCOPE``) at
+    least ``out_of_scope``; otherwise offer "did you mean" from ``suggest``.
+
+    Calibrated with ``python -m tests.eval.run_eval --calibrate`` on the example batches
+    (knowledge/content/examples/), cross-fitted: the classifier is trained without one batch and
+    measured on it, for each batch in turn, so every calibration message is unseen text.
+    tests/eval/questions.yaml is never used to choose them.
+    """
+
+    classifier_weight: float = 0.4
+    answer: float = 45.0
+    margin: float = 6.0
+    agreed_answer: float = 45.0
+    suggest: float = 35.0
+    out_of_scope: float = 0.3
+    suggestion_window: float = 20.0
+
+
+@dataclass(frozen=True)
 class Candidate:
     entry_id: str
     score: float
@@ -155,6 +181,17 @@ class Features:
     entry_recall: dict[int, float]  # entry -> share of the message's word weight in its phrasings
     answer_recall: dict[int, float]  # entry -> share found in its answer and detail
     exact: int | None  # entry whose phrasing equals the message after normalising
+    probabilities: dict[str, float] = field(default_factory=dict)  # the classifier's, if it ran
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every entry scored, best first, with what the blended decision also looks at."""
+
+    candidates: list[Candidate]
+    lexical_top: str | None  # the lexical matcher's first choice
+    classifier_top: str | None  # the classifier's first choice among entries (None if it did not run)
+    out_of_scope: float  # the classifier's probability that the bot is not for this message
 
 
 #: How many entries (by word evidence) get the character-level scorers.
@@ -167,11 +204,24 @@ class FaqMatcher:
     """Scores a message against every FAQ entry; the FAQ's phrasings are prepared once here."""
 
     def __init__(
-        self, faq: Faq, thresholds: Thresholds | None = None, weights: Weights | None = None
+        self,
+        faq: Faq,
+        thresholds: Thresholds | None = None,
+        weights: Weights | None = None,
+        *,
+        blend: Blend | None = None,
+        classifier: IntentClassifier | None = None,
+        use_classifier: bool = True,
     ) -> None:
+        """``use_classifier=False`` keeps matching lexical only (``thresholds`` decide); otherwise
+        ``classifier`` is used, or one is trained here from ``faq`` (about 2-3 s)."""
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
+        self.blend = blend or Blend()
         self.normaliser = Normaliser(faq.synonyms)
+        self.classifier = (
+            classifier or train_classifier(faq, normaliser=self.normaliser) if use_classifier else None
+        )
         self._entry_ids: list[str] = [e.id for e in faq.entries]
 
         self._choice_entry: list[int] = []
@@ -240,8 +290,8 @@ class FaqMatcher:
         ]
 
     def _read_terms(self, normalised: str) -> list[str]:
-        """Content words, with a word the FAQ never uses read as the closest FAQ word when it is
-        a slip away (a swapped, missing or wrong letter), judged on the whole word."""
+        """Content words in order, with a word the FAQ never uses read as the closest FAQ word
+        when it is a slip away (a swapped, missing or wrong letter), judged on the whole word."""
         terms: list[str] = []
         for word in normalised.split():
             if word in STOPWORDS:
@@ -257,7 +307,7 @@ class FaqMatcher:
                 if found is not None:
                     term = fold_suffix(found[0])
             terms.append(term)
-        return list(dict.fromkeys(terms))
+        return terms
 
     def features(self, text: str, *, holding_out: tuple[str, str] | None = None) -> Features | None:
         """The measurements for a message; None when it has no words.
@@ -272,7 +322,8 @@ class FaqMatcher:
         if not normalised:
             return None
         skip = self._choice_index.get(holding_out, frozenset()) if holding_out else frozenset()
-        terms = self._read_terms(normalised)
+        words = self._read_terms(normalised)
+        terms = list(dict.fromkeys(words))
         if all(term in QUESTION_WORDS for term in terms):
             return None
         query_weight = sum(self._idf.get(t, self._unknown_idf) for t in terms)
@@ -334,7 +385,13 @@ class FaqMatcher:
                     fuzz.ratio(normalised, self._choice_text[choice]) / 100.0,
                     fuzz.token_sort_ratio(content, self._choice_content[choice]) / 100.0,
                 )
-        return Features(term_scores, surface, dict(entry_recall), dict(answer_recall), exact)
+        # the classifier learned from every phrasing, so a held-out phrasing is not unseen to it
+        probabilities = (
+            self.classifier.probabilities(" ".join(words)) if self.classifier and not skip else {}
+        )
+        return Features(
+            term_scores, surface, dict(entry_recall), dict(answer_recall), exact, probabilities
+        )
 
     def rank(self, features: Features, weights: Weights | None = None) -> list[Candidate]:
         """Blend the measurements into one 0-100 score per entry, best first."""
@@ -363,16 +420,45 @@ class FaqMatcher:
         ranked = sorted(range(len(best)), key=lambda i: best[i], reverse=True)
         return [Candidate(self._entry_ids[i], round(min(best[i], 1.0) * 100, 2)) for i in ranked]
 
+    def ranking(
+        self, features: Features, weights: Weights | None = None, blend: Blend | None = None
+    ) -> Ranking:
+        """The lexical ranking blended with the classifier's probabilities (when it ran)."""
+        lexical = self.rank(features, weights)
+        probabilities = features.probabilities
+        if not probabilities:
+            return Ranking(lexical, lexical[0].entry_id if lexical else None, None, 0.0)
+        b = blend or self.blend
+        share = b.classifier_weight
+        candidates = sorted(
+            (
+                Candidate(c.entry_id, round((1 - share) * c.score + share * 100 * probabilities.get(c.entry_id, 0.0), 2))
+                for c in lexical
+            ),
+            key=lambda c: c.score,
+            reverse=True,
+        )
+        entries = (label for label in probabilities if label != OUT_OF_SCOPE)
+        return Ranking(
+            candidates,
+            lexical[0].entry_id,
+            max(entries, key=probabilities.__getitem__, default=None),
+            probabilities.get(OUT_OF_SCOPE, 0.0),
+        )
+
     def scores(self, text: str, *, holding_out: tuple[str, str] | None = None) -> list[Candidate]:
-        """Every entry with a score (0-100), best first. Empty when the message has no words."""
+        """Every entry with a score (0-100), best first. Empty when the message has no words.
+        Blended with the classifier, except when holding a phrasing out (lexical only)."""
         found = self.features(text, holding_out=holding_out)
-        return [] if found is None else self.rank(found)
+        return [] if found is None else self.ranking(found).candidates
 
     def match(self, text: str) -> MatchResult:
-        ranked = self.scores(text)
-        if not ranked:
+        found = self.features(text)
+        if found is None:
             return _UNKNOWN
-        return self.decide(ranked)
+        if not found.probabilities:
+            return self.decide(self.rank(found))
+        return decide_blended(self.ranking(found), self.blend)
 
     def decide(self, ranked: list[Candidate]) -> MatchResult:
         return decide(ranked, self.thresholds)
@@ -405,3 +491,62 @@ def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
     if top.score < t.suggest:
         return MatchResult(outcome="unknown", best=top, suggestions=())
     return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))
+
+
+def decide_blended(ranking: Ranking, b: Blend) -> MatchResult:
+    """The decision when the classifier ran (see ``Blend``)."""
+    ranked = ranking.candidates
+    if not ranked:
+        return _UNKNOWN
+    top = ranked[0]
+    if top.score >= 100.0:
+        return MatchResult(outcome="answer", best=top, suggestions=())
+    if ranking.out_of_scope >= b.out_of_scope:
+        return MatchResult(outcome="unknown", best=top, suggestions=())
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    floor = max(b.suggest, top.score - b.suggestion_window)
+    window = [c for c in ranked[:3] if c.score >= floor]
+    agreed = ranking.lexical_top == ranking.classifier_top == top.entry_id
+    if (top.score >= b.answer and top.score - runner_up >= b.margin) or (
+        agreed and top.score >= b.agreed_answer
+    ):
+        return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
+    if top.score < b.suggest:
+        return MatchResult(outcome="unknown", best=top, suggestions=())
+    return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))
+
+
+def classifier_examples(
+    faq: Faq, normaliser: Normaliser, exclude_batches: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """The classifier's training set, read the way the matcher reads a message: every entry's
+    phrasings and its answer with detail, and the example batches (knowledge/content/examples/)
+    not excluded, whose out-of-scope messages form the ``OUT_OF_SCOPE`` class."""
+    texts: list[str] = []
+    labels: list[str] = []
+
+    def add(text: str, label: str) -> None:
+        words = " ".join(content_terms(normaliser.normalise(text)))
+        if words:
+            texts.append(words)
+            labels.append(label)
+
+    for entry in faq.entries:
+        for phrasing in entry.phrasings:
+            add(phrasing, entry.id)
+        add(f"{entry.answer} {entry.detail or ''}", entry.id)
+    for example in faq.examples:
+        if example.batch not in exclude_batches:
+            add(example.text, example.entry or OUT_OF_SCOPE)
+    return texts, labels
+
+
+def train_classifier(
+    faq: Faq,
+    *,
+    normaliser: Normaliser | None = None,
+    exclude_batches: frozenset[str] = frozenset(),
+    settings: ClassifierSettings | None = None,
+) -> IntentClassifier:
+    texts, labels = classifier_examples(faq, normaliser or Normaliser(faq.synonyms), exclude_batches)
+    return IntentClassifier(texts, labels, settings)

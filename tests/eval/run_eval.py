@@ -31,7 +31,18 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.faq import Faq, load_faq
-from knowledge.matcher import Candidate, FaqMatcher, MatchResult, Thresholds, Weights, confident
+from knowledge.matcher import (
+    Blend,
+    Candidate,
+    FaqMatcher,
+    MatchResult,
+    Ranking,
+    Thresholds,
+    Weights,
+    confident,
+    decide_blended,
+    train_classifier,
+)
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.yaml"
@@ -338,13 +349,13 @@ def calibrate(faq: Faq) -> None:
     weights = Weights()
     for unknown_weight, beta in itertools.product((0.5, 1.0, 1.5), (0.4, 0.6, 0.8, 1.0)):
         variant = replace(Thresholds(), unknown_word_weight=unknown_weight, term_beta=beta)
-        m = FaqMatcher(faq, variant)
+        m = FaqMatcher(faq, variant, use_classifier=False)
         score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(variant, fine=False))
         print(f"  unknown_word_weight={unknown_weight} term_beta={beta}: utility {score[0]:.1f}")
         if best is None or score[0] > best[0][0]:
             best = (score, weights, t)
     # stage 2: blend weights, with that word handling
-    matcher = FaqMatcher(faq, best[2])
+    matcher = FaqMatcher(faq, best[2], use_classifier=False)
     feats = features_for(matcher)
     coarse = _threshold_grid(best[2], fine=False)
     steps = [x / 10 for x in range(0, 6)]
@@ -359,7 +370,7 @@ def calibrate(faq: Faq) -> None:
     print(f"  weights: {best[1]} -> utility {best[0][0]:.1f}")
     weights = best[1]
     t = best[2]
-    m = FaqMatcher(faq, t)
+    m = FaqMatcher(faq, t, use_classifier=False)
     score, t = _best(_cases(m, features_for(m), weights), _threshold_grid(t, fine=True))
     cases = _cases(m, features_for(m), weights)
     lead_grid = [
@@ -392,6 +403,99 @@ def calibrate(faq: Faq) -> None:
     print(
         f"baseline cutoff: {best_cut[1]} (right {best_cut[0][1]}, wrong {best_cut[0][2]}, "
         f"dev out-of-scope answered {best_cut[0][3]})"
+    )
+
+
+# --- calibration of the blend with the classifier ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlendCase:
+    right: frozenset[str]  # empty for an out-of-scope message
+    features: object  # knowledge.matcher.Features
+
+
+def blend_cases(faq: Faq) -> tuple[FaqMatcher, list[BlendCase]]:
+    """Every example batch measured by a classifier trained without it (cross-fitting), so each
+    calibration message is unseen text to the classifier; plus dev_out_of_scope.yaml (never
+    trained on). questions.yaml is not read."""
+    batches = sorted({example.batch for example in faq.examples})
+    if len(batches) < 2:
+        raise SystemExit("blend calibration needs at least two example batches in knowledge/content/examples/")
+    cases: list[BlendCase] = []
+    matcher = None
+    for batch in batches:
+        matcher = FaqMatcher(faq, classifier=train_classifier(faq, exclude_batches=frozenset({batch})))
+        for example in (e for e in faq.examples if e.batch == batch):
+            found = matcher.features(example.text)
+            if found is not None:
+                right = frozenset([example.entry, *example.also_right]) if example.entry else frozenset()
+                cases.append(BlendCase(right, found))
+    dev = yaml.safe_load(DEV_OUT_OF_SCOPE.read_text(encoding="utf-8"))["out_of_scope"]
+    for text in dev:
+        found = matcher.features(text)
+        if found is not None:
+            cases.append(BlendCase(frozenset(), found))
+    return matcher, cases
+
+
+def blend_utility(
+    matcher: FaqMatcher, rankings: list[tuple[frozenset[str], Ranking]], b: Blend
+) -> tuple[float, int, int, int, int]:
+    """(objective, right, wrong, out-of-scope answered, out-of-scope suggested) under ``b``;
+    the same objective and budgets as the lexical calibration."""
+    gain, correct, wrong, oos_answered, oos_suggested, positives = 0.0, 0, 0, 0, 0, 0
+    for right, ranking in rankings:
+        result = decide_blended(ranking, b)
+        positives += bool(right)
+        if result.outcome == "answer":
+            if not right:
+                oos_answered += 1
+            elif result.best.entry_id in right:
+                gain += 1
+                correct += 1
+            else:
+                wrong += 1
+        elif result.outcome == "suggest":
+            if not right:
+                gain -= SUGGEST_NOISE_COST
+                oos_suggested += 1
+            elif {c.entry_id for c in result.suggestions} & right:
+                gain += SUGGEST_RIGHT_GAIN
+    negatives = len(rankings) - positives
+    over = (
+        max(0.0, wrong - WRONG_BUDGET * positives)
+        + max(0.0, oos_answered - OUT_OF_SCOPE_BUDGET * negatives)
+        + max(0.0, oos_suggested - OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
+    )
+    return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered, oos_suggested
+
+
+def calibrate_blend(faq: Faq) -> None:
+    matcher, cases = blend_cases(faq)
+    positives = sum(bool(c.right) for c in cases)
+    print(f"calibrating the blend on {positives} in-scope and {len(cases) - positives} out-of-scope messages (cross-fitted)")
+    best = None
+    for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        base = Blend(classifier_weight=share)
+        rankings = [(c.right, matcher.ranking(c.features, blend=base)) for c in cases]
+        grid = itertools.product(
+            range(36, 72, 2), range(0, 16, 2), range(30, 82, 4), range(24, 50, 4), (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
+        )
+        for answer, margin, agreed, suggest, oos in grid:
+            if suggest > answer:
+                continue
+            b = replace(base, answer=float(answer), margin=float(margin), agreed_answer=float(agreed), suggest=float(suggest), out_of_scope=oos)
+            score = blend_utility(matcher, rankings, b)
+            if best is None or score[0] > best[0][0]:
+                best = (score, b)
+        print(f"  classifier_weight={share}: best so far {best[1]} utility {best[0][0]:.1f}")
+    (utility, correct, wrong, oos_answered, oos_suggested), chosen = best
+    negatives = len(cases) - positives
+    print(f"\nchosen: {chosen}")
+    print(
+        f"right {correct}/{positives} ({correct / positives:.1%}), wrong {wrong} ({wrong / positives:.1%}); "
+        f"out of scope answered {oos_answered}/{negatives}, suggested {oos_suggested}/{negatives}"
     )
 
 
@@ -429,6 +533,9 @@ def measure(faq: Faq, eval_set: EvalSet, show_misses: bool = False) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calibrate", action="store_true", help="re-derive weights and thresholds")
+    parser.add_argument(
+        "--calibrate-blend", action="store_true", help="re-derive how the classifier and the lexical score decide"
+    )
     parser.add_argument("--misses", action="store_true", help="list every message not answered right")
     parser.add_argument(
         "--typos", action="store_true", help="also measure with one typo injected per message"
@@ -438,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     faq = load_faq(args.content_dir)
     if args.calibrate:
         calibrate(faq)
+        return 0
+    if args.calibrate_blend:
+        calibrate_blend(faq)
         return 0
     eval_set = load_eval_set()
     results = measure(faq, eval_set, args.misses)
