@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     silence_sdk_loggers()
     try:
-        knowledge = load_knowledge(local_contacts_path=settings.local_contacts_path)
+        knowledge = load_knowledge(
+            local_contacts_path=settings.local_contacts_path, model_cache_dir=settings.model_cache_dir
+        )
     except Exception as error:  # noqa: BLE001 - start-up must say what is wrong and stop
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2

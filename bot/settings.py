@@ -52,6 +52,20 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _model_cache_dir(env: Mapping[str, str]) -> Path | None:
+    """BOT_MODEL_CACHE_DIR, "off" for none; by default the user's cache directory (XDG)."""
+    chosen = (env.get("BOT_MODEL_CACHE_DIR") or "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = (env.get("XDG_CACHE_HOME") or "").strip()
+    home = (env.get("HOME") or "").strip()
+    if base:
+        return Path(base) / "ocsa-safeguarding-bot"
+    return Path(home) / ".cache" / "ocsa-safeguarding-bot" if home else None
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -92,6 +106,10 @@ class Settings:
     # Organisation's own contacts (see deployment/local-contacts.example.yaml)
     local_contacts_path: Path | None = None
 
+    # Where the FAQ classifier's fitted model is kept between starts (no message text, only what
+    # was learned from the content files). None = train at every start (a few seconds).
+    model_cache_dir: Path | None = None
+
     log_level: str = "INFO"
     log_salt: str = field(default="", repr=False)
 
@@ -118,6 +136,7 @@ class Settings:
 
         local_contacts = get("LOCAL_CONTACTS_PATH")
         settings = cls(
+            model_cache_dir=_model_cache_dir(env),
             host=get("BOT_HOST", "127.0.0.1"),
             port=_int(env, "BOT_PORT", 3978),
             environment=environment,

@@ -31,13 +31,16 @@ def load_knowledge(
     content_dir: Path | None = None,
     local_contacts_path: Path | None = None,
     clock: Callable[[], datetime] | None = None,
+    model_cache_dir: Path | None = None,
 ) -> Knowledge:
+    """Everything the bot knows; ``model_cache_dir`` keeps the FAQ classifier's fitted model
+    between starts (see ``knowledge.classifier.trained_classifier``)."""
     faq = load_faq(content_dir)
     local = load_local_contacts(local_contacts_path) if local_contacts_path else None
     clock = clock or now_uk
     return Knowledge(
         faq=faq,
-        matcher=FaqMatcher(faq),
+        matcher=FaqMatcher(faq, cache_dir=model_cache_dir),
         triage_rules=load_triage_rules(content_dir / "triage.yaml" if content_dir else None),
         directory=load_directory(content_dir, local=local, clock=clock),
         flow=load_flow(content_dir),

@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.classifier import OUT_OF_SCOPE, ClassifierSettings, IntentClassifier
+from knowledge.classifier import OUT_OF_SCOPE, ClassifierSettings, IntentClassifier, trained_classifier
 from knowledge.faq import Faq
 from knowledge.normalise import Normaliser
 
@@ -150,12 +151,12 @@ class Blend:
     tests/eval/questions.yaml is never used to choose them.
     """
 
-    classifier_weight: float = 0.4
-    answer: float = 45.0
+    classifier_weight: float = 0.3
+    answer: float = 32.0
     margin: float = 6.0
-    agreed_answer: float = 45.0
-    suggest: float = 35.0
-    out_of_scope: float = 0.3
+    agreed_answer: float = 38.0
+    suggest: float = 26.0
+    out_of_scope: float = 0.4
     suggestion_window: float = 20.0
 
 
@@ -212,15 +213,19 @@ class FaqMatcher:
         blend: Blend | None = None,
         classifier: IntentClassifier | None = None,
         use_classifier: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         """``use_classifier=False`` keeps matching lexical only (``thresholds`` decide); otherwise
-        ``classifier`` is used, or one is trained here from ``faq`` (about 2-3 s)."""
+        ``classifier`` is used, or one is trained here from ``faq`` (a few seconds; loaded from
+        ``cache_dir`` instead when it was trained on the same content before)."""
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
         self.blend = blend or Blend()
         self.normaliser = Normaliser(faq.synonyms)
         self.classifier = (
-            classifier or train_classifier(faq, normaliser=self.normaliser) if use_classifier else None
+            classifier or train_classifier(faq, normaliser=self.normaliser, cache_dir=cache_dir)
+            if use_classifier
+            else None
         )
         self._entry_ids: list[str] = [e.id for e in faq.entries]
 
@@ -430,9 +435,15 @@ class FaqMatcher:
             return Ranking(lexical, lexical[0].entry_id if lexical else None, None, 0.0)
         b = blend or self.blend
         share = b.classifier_weight
+        exact = self._entry_ids[features.exact] if features.exact is not None else None
         candidates = sorted(
             (
-                Candidate(c.entry_id, round((1 - share) * c.score + share * 100 * probabilities.get(c.entry_id, 0.0), 2))
+                Candidate(
+                    c.entry_id,
+                    100.0
+                    if c.entry_id == exact
+                    else round((1 - share) * c.score + share * 100 * probabilities.get(c.entry_id, 0.0), 2),
+                )
                 for c in lexical
             ),
             key=lambda c: c.score,
@@ -547,6 +558,8 @@ def train_classifier(
     normaliser: Normaliser | None = None,
     exclude_batches: frozenset[str] = frozenset(),
     settings: ClassifierSettings | None = None,
+    cache_dir: Path | None = None,
 ) -> IntentClassifier:
+    """The classifier for ``faq`` (see ``trained_classifier`` for ``cache_dir``)."""
     texts, labels = classifier_examples(faq, normaliser or Normaliser(faq.synonyms), exclude_batches)
-    return IntentClassifier(texts, labels, settings)
+    return trained_classifier(texts, labels, settings, cache_dir)

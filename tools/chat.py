@@ -94,7 +94,7 @@ async def run(url: str | None) -> None:
         from knowledge.loader import load_knowledge
 
         settings = Settings.from_env()
-        app = create_app(settings, load_knowledge(local_contacts_path=settings.local_contacts_path))
+        app = create_app(settings, load_knowledge(local_contacts_path=settings.local_contacts_path, model_cache_dir=settings.model_cache_dir))
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
@@ -36,11 +37,9 @@ from knowledge.matcher import (
     Candidate,
     FaqMatcher,
     MatchResult,
-    Ranking,
     Thresholds,
     Weights,
     confident,
-    decide_blended,
     train_classifier,
 )
 
@@ -439,36 +438,54 @@ def blend_cases(faq: Faq) -> tuple[FaqMatcher, list[BlendCase]]:
     return matcher, cases
 
 
-def blend_utility(
-    matcher: FaqMatcher, rankings: list[tuple[frozenset[str], Ranking]], b: Blend
-) -> tuple[float, int, int, int, int]:
-    """(objective, right, wrong, out-of-scope answered, out-of-scope suggested) under ``b``;
-    the same objective and budgets as the lexical calibration."""
-    gain, correct, wrong, oos_answered, oos_suggested, positives = 0.0, 0, 0, 0, 0, 0
-    for right, ranking in rankings:
-        result = decide_blended(ranking, b)
-        positives += bool(right)
-        if result.outcome == "answer":
-            if not right:
-                oos_answered += 1
-            elif result.best.entry_id in right:
-                gain += 1
-                correct += 1
-            else:
-                wrong += 1
-        elif result.outcome == "suggest":
-            if not right:
-                gain -= SUGGEST_NOISE_COST
-                oos_suggested += 1
-            elif {c.entry_id for c in result.suggestions} & right:
-                gain += SUGGEST_RIGHT_GAIN
-    negatives = len(rankings) - positives
-    over = (
-        max(0.0, wrong - WRONG_BUDGET * positives)
-        + max(0.0, oos_answered - OUT_OF_SCOPE_BUDGET * negatives)
-        + max(0.0, oos_suggested - OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
-    )
-    return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered, oos_suggested
+class BlendArrays:
+    """The calibration messages under one classifier weight, reduced to what ``decide_blended``
+    looks at, as arrays, so a grid of thresholds is tried in one vectorised pass each."""
+
+    def __init__(self, cases: list[BlendCase], matcher: FaqMatcher, share: float) -> None:
+        top, runner_up, right_score, top_right, agreed, oos, in_scope, exact = ([] for _ in range(8))
+        for case in cases:
+            ranking = matcher.ranking(case.features, blend=Blend(classifier_weight=share))
+            ranked = ranking.candidates
+            top.append(ranked[0].score)
+            runner_up.append(ranked[1].score if len(ranked) > 1 else 0.0)
+            right_score.append(next((c.score for c in ranked[:3] if c.entry_id in case.right), -1.0))
+            top_right.append(ranked[0].entry_id in case.right)
+            agreed.append(ranking.lexical_top == ranking.classifier_top == ranked[0].entry_id)
+            oos.append(ranking.out_of_scope)
+            in_scope.append(bool(case.right))
+            exact.append(ranked[0].score >= 100.0)
+        self.top, self.runner_up, self.right_score, self.oos = map(np.array, (top, runner_up, right_score, oos))
+        self.top_right, self.agreed, self.in_scope, self.exact = map(np.array, (top_right, agreed, in_scope, exact))
+
+    def utility(self, b: Blend) -> tuple[float, int, int, int, int]:
+        """(objective, right, wrong, out-of-scope answered, out-of-scope suggested) under ``b``,
+        the same objective and budgets as the lexical calibration. Mirrors ``decide_blended``
+        (a unit test keeps the two in step)."""
+        live = self.exact | (self.oos < b.out_of_scope)
+        answer = self.exact | (
+            live
+            & (
+                ((self.top >= b.answer) & (self.top - self.runner_up >= b.margin))
+                | (self.agreed & (self.top >= b.agreed_answer))
+            )
+        )
+        suggest = live & ~answer & (self.top >= b.suggest)
+        floor = np.maximum(b.suggest, self.top - b.suggestion_window)
+        positives = int(self.in_scope.sum())
+        negatives = len(self.in_scope) - positives
+        correct = int((answer & self.in_scope & self.top_right).sum())
+        wrong = int((answer & self.in_scope & ~self.top_right).sum())
+        oos_answered = int((answer & ~self.in_scope).sum())
+        oos_suggested = int((suggest & ~self.in_scope).sum())
+        useful = int((suggest & self.in_scope & (self.right_score >= floor)).sum())
+        gain = correct + SUGGEST_RIGHT_GAIN * useful - SUGGEST_NOISE_COST * oos_suggested
+        over = (
+            max(0.0, wrong - WRONG_BUDGET * positives)
+            + max(0.0, oos_answered - OUT_OF_SCOPE_BUDGET * negatives)
+            + max(0.0, oos_suggested - OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
+        )
+        return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered, oos_suggested
 
 
 def calibrate_blend(faq: Faq) -> None:
@@ -477,19 +494,18 @@ def calibrate_blend(faq: Faq) -> None:
     print(f"calibrating the blend on {positives} in-scope and {len(cases) - positives} out-of-scope messages (cross-fitted)")
     best = None
     for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        base = Blend(classifier_weight=share)
-        rankings = [(c.right, matcher.ranking(c.features, blend=base)) for c in cases]
+        arrays = BlendArrays(cases, matcher, share)
         grid = itertools.product(
-            range(36, 72, 2), range(0, 16, 2), range(30, 82, 4), range(24, 50, 4), (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
+            range(20, 72, 2), range(0, 16, 2), range(14, 82, 4), range(10, 50, 4), (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
         )
         for answer, margin, agreed, suggest, oos in grid:
             if suggest > answer:
                 continue
-            b = replace(base, answer=float(answer), margin=float(margin), agreed_answer=float(agreed), suggest=float(suggest), out_of_scope=oos)
-            score = blend_utility(matcher, rankings, b)
+            b = Blend(classifier_weight=share, answer=float(answer), margin=float(margin), agreed_answer=float(agreed), suggest=float(suggest), out_of_scope=oos)
+            score = arrays.utility(b)
             if best is None or score[0] > best[0][0]:
                 best = (score, b)
-        print(f"  classifier_weight={share}: best so far {best[1]} utility {best[0][0]:.1f}")
+        print(f"  classifier_weight={share}: best so far {best[1]} utility {best[0][0]:.1f}", flush=True)
     (utility, correct, wrong, oos_answered, oos_suggested), chosen = best
     negatives = len(cases) - positives
     print(f"\nchosen: {chosen}")
