@@ -20,7 +20,9 @@ def fixture_faq(tmp_path_factory: pytest.TempPathFactory) -> Faq:
 
 @pytest.fixture(scope="module")
 def matcher(fixture_faq: Faq) -> FaqMatcher:
-    return FaqMatcher(fixture_faq)
+    """The lexical matcher alone, on a small fixture FAQ (the classifier is tested below on the
+    real content, which has the training examples it needs)."""
+    return FaqMatcher(fixture_faq, use_classifier=False)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +121,9 @@ def test_suggestions_only_include_plausible_entries() -> None:
 
 def test_thresholds_govern_the_outcome(fixture_faq: Faq) -> None:
     never_answers = FaqMatcher(
-        fixture_faq, replace(Thresholds(), answer=101.0, margin=101.0, lead_floor=101.0, lone_answer=101.0)
+        fixture_faq,
+        replace(Thresholds(), answer=101.0, margin=101.0, lead_floor=101.0, lone_answer=101.0),
+        use_classifier=False,
     )
     assert never_answers.match("report online grooming to ceop please").outcome != "answer"
 
