@@ -151,12 +151,12 @@ class Blend:
     tests/eval/questions.yaml is never used to choose them.
     """
 
-    classifier_weight: float = 0.3
-    answer: float = 32.0
-    margin: float = 6.0
-    agreed_answer: float = 38.0
-    suggest: float = 26.0
-    out_of_scope: float = 0.4
+    classifier_weight: float = 0.5
+    answer: float = 28.0
+    margin: float = 8.0
+    agreed_answer: float = 42.0
+    suggest: float = 22.0
+    out_of_scope: float = 0.5
     suggestion_window: float = 20.0
 
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from pathlib import Path
+
 from bot.settings import Settings, SettingsError
 
 CREDS = {"MicrosoftAppId": "11111111-1111-1111-1111-111111111111", "MicrosoftAppPassword": "s3cret"}
@@ -69,3 +71,13 @@ def test_with_credentials_replies_go_only_over_https_to_allowed_hosts():
     assert settings.service_url_allowed("https://smba.trafficmanager.net/uk/")
     assert not settings.service_url_allowed("http://smba.trafficmanager.net/uk/")
     assert not settings.service_url_allowed("https://evil.example/")
+
+
+def test_the_classifier_model_is_kept_in_the_users_cache_unless_told_otherwise():
+    assert Settings.from_env({"HOME": "/home/dsl"}).model_cache_dir == Path("/home/dsl/.cache/ocsa-safeguarding-bot")
+    assert Settings.from_env({"HOME": "/home/dsl", "XDG_CACHE_HOME": "/var/cache/u"}).model_cache_dir == Path(
+        "/var/cache/u/ocsa-safeguarding-bot"
+    )
+    assert Settings.from_env({"BOT_MODEL_CACHE_DIR": "/app/model-cache"}).model_cache_dir == Path("/app/model-cache")
+    assert Settings.from_env({"HOME": "/home/dsl", "BOT_MODEL_CACHE_DIR": "off"}).model_cache_dir is None
+    assert Settings.from_env({}).model_cache_dir is None

@@ -37,6 +37,7 @@ from knowledge.matcher import (
     Candidate,
     FaqMatcher,
     MatchResult,
+    Ranking,
     Thresholds,
     Weights,
     confident,
@@ -442,18 +443,18 @@ class BlendArrays:
     """The calibration messages under one classifier weight, reduced to what ``decide_blended``
     looks at, as arrays, so a grid of thresholds is tried in one vectorised pass each."""
 
-    def __init__(self, cases: list[BlendCase], matcher: FaqMatcher, share: float) -> None:
+    def __init__(self, labelled: list[tuple[frozenset[str], Ranking]]) -> None:
+        """``labelled``: each message's right entries (none if out of scope) and its ranking."""
         top, runner_up, right_score, top_right, agreed, oos, in_scope, exact = ([] for _ in range(8))
-        for case in cases:
-            ranking = matcher.ranking(case.features, blend=Blend(classifier_weight=share))
+        for right, ranking in labelled:
             ranked = ranking.candidates
             top.append(ranked[0].score)
             runner_up.append(ranked[1].score if len(ranked) > 1 else 0.0)
-            right_score.append(next((c.score for c in ranked[:3] if c.entry_id in case.right), -1.0))
-            top_right.append(ranked[0].entry_id in case.right)
+            right_score.append(next((c.score for c in ranked[:3] if c.entry_id in right), -1.0))
+            top_right.append(ranked[0].entry_id in right)
             agreed.append(ranking.lexical_top == ranking.classifier_top == ranked[0].entry_id)
             oos.append(ranking.out_of_scope)
-            in_scope.append(bool(case.right))
+            in_scope.append(bool(right))
             exact.append(ranked[0].score >= 100.0)
         self.top, self.runner_up, self.right_score, self.oos = map(np.array, (top, runner_up, right_score, oos))
         self.top_right, self.agreed, self.in_scope, self.exact = map(np.array, (top_right, agreed, in_scope, exact))
@@ -461,6 +462,7 @@ class BlendArrays:
     def utility(self, b: Blend) -> tuple[float, int, int, int, int]:
         """(objective, right, wrong, out-of-scope answered, out-of-scope suggested) under ``b``,
         the same objective and budgets as the lexical calibration. Mirrors ``decide_blended``
+        (suggestions are read as the top three within the window, as it offers them)
         (a unit test keeps the two in step)."""
         live = self.exact | (self.oos < b.out_of_scope)
         answer = self.exact | (
@@ -494,7 +496,9 @@ def calibrate_blend(faq: Faq) -> None:
     print(f"calibrating the blend on {positives} in-scope and {len(cases) - positives} out-of-scope messages (cross-fitted)")
     best = None
     for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        arrays = BlendArrays(cases, matcher, share)
+        arrays = BlendArrays(
+            [(c.right, matcher.ranking(c.features, blend=Blend(classifier_weight=share))) for c in cases]
+        )
         grid = itertools.product(
             range(20, 72, 2), range(0, 16, 2), range(14, 82, 4), range(10, 50, 4), (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
         )

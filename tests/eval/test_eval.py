@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knowledge.faq import load_faq
-from knowledge.matcher import Candidate, Thresholds, decide
+from knowledge.matcher import Blend, Candidate, Ranking, Thresholds, decide, decide_blended
 from tests.eval.run_eval import (
     BASELINE_FILE,
+    BlendArrays,
     CalibrationCase,
     Metrics,
     calibration_utility,
@@ -91,3 +92,31 @@ def test_calibration_utility_mirrors_decide(
     assert correct == (answered and right is not None and result.best.entry_id == right)
     assert wrong == (answered and right is not None and result.best.entry_id != right)
     assert oos_answered == (answered and right is None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(_scores, min_size=1, max_size=5),
+    right=st.sampled_from([None, "e0", "e1", "e2", "e3", "e4"]),
+    agreed=st.booleans(),
+    out_of_scope=st.floats(min_value=0, max_value=1),
+    answer=_scores,
+    margin=st.floats(min_value=0, max_value=30),
+    agreed_answer=_scores,
+    suggest=_scores,
+    oos_gate=st.floats(min_value=0, max_value=1),
+)
+def test_blend_calibration_mirrors_decide_blended(
+    scores, right, agreed, out_of_scope, answer, margin, agreed_answer, suggest, oos_gate
+) -> None:
+    ranked = [Candidate(f"e{i}", s) for i, s in enumerate(sorted(scores, reverse=True))]
+    ranking = Ranking(ranked, "e0", "e0" if agreed else "other", out_of_scope)
+    b = Blend(answer=answer, margin=margin, agreed_answer=agreed_answer, suggest=min(suggest, answer), out_of_scope=oos_gate)
+    rights = frozenset([right]) if right else frozenset()
+    result = decide_blended(ranking, b)
+    _, correct, wrong, oos_answered, oos_suggested = BlendArrays([(rights, ranking)]).utility(b)
+    answered = result.outcome == "answer"
+    assert correct == (answered and right is not None and result.best.entry_id == right)
+    assert wrong == (answered and right is not None and result.best.entry_id != right)
+    assert oos_answered == (answered and right is None)
+    assert oos_suggested == (result.outcome == "suggest" and right is None)
