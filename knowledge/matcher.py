@@ -15,10 +15,20 @@ over the words of its answer. Five measurements, each 0..1, are blended by ``Wei
   text and of the sorted content words, for typos and near-verbatim phrasings. These run only on
   the entries with the most word evidence (``SHORTLIST``), which keeps a match fast.
 
-An entry's score is its best phrasing's blend plus its entry-level shares. The outcome follows
-``Thresholds``: answer only when the best score is high enough AND clearly ahead of the next
-entry; offer "did you mean" when it is plausible; otherwise say "I don't know". A confident
-wrong answer is the worst outcome, so the calibration budgets it explicitly (see ``Thresholds``).
+An entry's lexical score is its best phrasing's blend plus its entry-level shares.
+
+Beside it runs a trained classifier (``knowledge/classifier.py``: logistic regression over word
+and character n-grams, trained on the phrasings, the answers and the labelled practitioner
+messages in ``content/examples/``, with a class for messages the bot is not for). Long,
+story-like messages are where the lexical score is weakest and the classifier strongest. The two
+are averaged (``Blend``); the outcome follows ``Blend``: "I don't know" when the classifier says
+the message is not one the bot is for; answer when the best is high enough AND clearly ahead of
+the next entry, or when both the lexical score and the classifier independently put the same
+entry first; "did you mean" when it is plausible; otherwise "I don't know". A confident wrong
+answer is the worst outcome, so the calibration budgets it explicitly.
+
+``Thresholds`` decide for the lexical score alone: with ``use_classifier=False`` (the content
+check, and the fixture-FAQ unit tests) and when a phrasing is held out.
 """
 
 from __future__ import annotations

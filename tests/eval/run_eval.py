@@ -495,12 +495,12 @@ def calibrate_blend(faq: Faq) -> None:
     positives = sum(bool(c.right) for c in cases)
     print(f"calibrating the blend on {positives} in-scope and {len(cases) - positives} out-of-scope messages (cross-fitted)")
     best = None
-    for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+    for share in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         arrays = BlendArrays(
             [(c.right, matcher.ranking(c.features, blend=Blend(classifier_weight=share))) for c in cases]
         )
         grid = itertools.product(
-            range(20, 72, 2), range(0, 16, 2), range(14, 82, 4), range(10, 50, 4), (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
+            range(10, 72, 2), range(0, 24, 2), range(10, 82, 4), range(6, 50, 4), (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
         )
         for answer, margin, agreed, suggest, oos in grid:
             if suggest > answer:
