@@ -291,15 +291,16 @@ class SafeguardingBot(TeamsActivityHandler):
         if query is not None:
             return [self._referral_reply_for(query, now)], "referral_lookup", None
 
-        if wrong_terms:
-            # "found child porn on a laptop" is asked in the right words first, so it gets the
-            # help it asks for (after the kind correction), not only the entry on terminology;
-            # "why can't I say child porn" still reaches the terminology entry either way.
-            result = self.knowledge.matcher.match(with_right_terms(text, self.knowledge.triage_rules))
-            if result.outcome != "answer":
-                result = self.knowledge.matcher.match(text)
-        else:
-            result = self.knowledge.matcher.match(text)
+        result = self.knowledge.matcher.match(text)
+        if wrong_terms and result.outcome != "answer":
+            # "found child porn on a laptop": ask again in the right words, for the practical
+            # help asked for; an answer about the words themselves would only repeat the kind
+            # correction already given, so then the first reading stands
+            again = self.knowledge.matcher.match(with_right_terms(text, self.knowledge.triage_rules))
+            if again.outcome == "answer" and again.best and self.knowledge.faq.entry(again.best.entry_id).topic != "terminology":
+                result = again
+            elif result.outcome == "unknown":
+                result = again
         outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id

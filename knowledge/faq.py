@@ -129,6 +129,10 @@ class ExamplesFile(Strict):
     apart from the others, so calibration can train on some batches and measure on the rest."""
 
     version: Literal[1]
+    # false for a batch written to teach one distinction (e.g. the right terms used in practical
+    # questions): it is always trained on, but calibration does not measure on it, because its
+    # error while held out says how new that distinction is, not how ordinary traffic fares
+    calibrate: bool = True
     in_scope: list[LabelledMessage] = []
     out_of_scope: list[UnlabelledMessage] = []
 
@@ -141,6 +145,7 @@ class Example:
     entry: str | None
     batch: str
     also_right: tuple[str, ...] = ()  # other entries that would also be a right answer
+    calibrate: bool = True  # measured on by the blend calibration (see ExamplesFile)
 
 
 class BriefingSection(Strict):
@@ -274,8 +279,8 @@ def load_examples(directory: Path, entry_ids: set[str]) -> tuple[Example, ...]:
         )
         if unknown:
             raise ContentError(f"{path}: labels that name no FAQ entry: {', '.join(unknown)}")
-        examples += [Example(m.text, m.expect, path.stem, tuple(m.accept)) for m in batch.in_scope]
-        examples += [Example(m.text, None, path.stem) for m in batch.out_of_scope]
+        examples += [Example(m.text, m.expect, path.stem, tuple(m.accept), batch.calibrate) for m in batch.in_scope]
+        examples += [Example(m.text, None, path.stem, (), batch.calibrate) for m in batch.out_of_scope]
     return tuple(examples)
 
 

@@ -161,12 +161,12 @@ class Blend:
     tests/eval/questions.yaml is never used to choose them.
     """
 
-    classifier_weight: float = 0.5
-    answer: float = 28.0
-    margin: float = 8.0
-    agreed_answer: float = 42.0
+    classifier_weight: float = 0.3
+    answer: float = 22.0
+    margin: float = 10.0
+    agreed_answer: float = 38.0
     suggest: float = 22.0
-    out_of_scope: float = 0.5
+    out_of_scope: float = 0.6
     suggestion_window: float = 20.0
 
 
