@@ -294,13 +294,12 @@ class SafeguardingBot(TeamsActivityHandler):
         result = self.knowledge.matcher.match(text)
         if wrong_terms and result.outcome != "answer":
             # "found child porn on a laptop": ask again in the right words, for the practical
-            # help asked for; an answer about the words themselves would only repeat the kind
-            # correction already given, so then the first reading stands
-            again = self.knowledge.matcher.match(with_right_terms(text, self.knowledge.triage_rules))
-            if again.outcome == "answer" and again.best and self.knowledge.faq.entry(again.best.entry_id).topic != "terminology":
-                result = again
-            elif result.outcome == "unknown":
-                result = again
+            # help asked for; the kind correction has already said what the words should be, so
+            # the entries about terminology are left out of this second reading
+            terminology = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
+            result = self.knowledge.matcher.match(
+                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology
+            )
         outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id

@@ -436,10 +436,15 @@ class FaqMatcher:
         return [Candidate(self._entry_ids[i], round(min(best[i], 1.0) * 100, 2)) for i in ranked]
 
     def ranking(
-        self, features: Features, weights: Weights | None = None, blend: Blend | None = None
+        self,
+        features: Features,
+        weights: Weights | None = None,
+        blend: Blend | None = None,
+        excluding: frozenset[str] = frozenset(),
     ) -> Ranking:
-        """The lexical ranking blended with the classifier's probabilities (when it ran)."""
-        lexical = self.rank(features, weights)
+        """The lexical ranking blended with the classifier's probabilities (when it ran), without
+        the entries in ``excluding``."""
+        lexical = [c for c in self.rank(features, weights) if c.entry_id not in excluding]
         probabilities = features.probabilities
         if not probabilities:
             return Ranking(lexical, lexical[0].entry_id if lexical else None, None, 0.0)
@@ -459,10 +464,10 @@ class FaqMatcher:
             key=lambda c: c.score,
             reverse=True,
         )
-        entries = (label for label in probabilities if label != OUT_OF_SCOPE)
+        entries = (label for label in probabilities if label != OUT_OF_SCOPE and label not in excluding)
         return Ranking(
             candidates,
-            lexical[0].entry_id,
+            lexical[0].entry_id if lexical else None,
             max(entries, key=probabilities.__getitem__, default=None),
             probabilities.get(OUT_OF_SCOPE, 0.0),
         )
@@ -473,13 +478,15 @@ class FaqMatcher:
         found = self.features(text, holding_out=holding_out)
         return [] if found is None else self.ranking(found).candidates
 
-    def match(self, text: str) -> MatchResult:
+    def match(self, text: str, *, excluding: frozenset[str] = frozenset()) -> MatchResult:
+        """The outcome for a message; ``excluding`` names entries it must not be matched to
+        (e.g. the terminology entries, once the bot has already corrected a wrong term)."""
         found = self.features(text)
         if found is None:
             return _UNKNOWN
         if not found.probabilities:
-            return self.decide(self.rank(found))
-        return decide_blended(self.ranking(found), self.blend)
+            return self.decide([c for c in self.rank(found) if c.entry_id not in excluding])
+        return decide_blended(self.ranking(found, excluding=excluding), self.blend)
 
     def decide(self, ranked: list[Candidate]) -> MatchResult:
         return decide(ranked, self.thresholds)
