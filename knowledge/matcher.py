@@ -391,15 +391,15 @@ class FaqMatcher:
         )
         shortlist = sorted(evidence, key=evidence.__getitem__, reverse=True)[:SHORTLIST]
         content = " ".join(terms)
+        chosen = [c for entry in shortlist for c in self._entry_choices[entry] if c not in skip]
         surface: dict[int, tuple[float, float]] = {}
-        for entry in shortlist:
-            for choice in self._entry_choices[entry]:
-                if choice in skip:
-                    continue
-                surface[choice] = (
-                    fuzz.ratio(normalised, self._choice_text[choice]) / 100.0,
-                    fuzz.token_sort_ratio(content, self._choice_content[choice]) / 100.0,
-                )
+        if chosen:
+            # one call per scorer over all the shortlisted phrasings (rapidfuzz loops in C++)
+            ratios = process.cdist([normalised], [self._choice_text[c] for c in chosen], scorer=fuzz.ratio)[0]
+            sorts = process.cdist(
+                [content], [self._choice_content[c] for c in chosen], scorer=fuzz.token_sort_ratio
+            )[0]
+            surface = {c: (r / 100.0, t / 100.0) for c, r, t in zip(chosen, ratios.tolist(), sorts.tolist())}
         # the classifier learned from every phrasing, so a held-out phrasing is not unseen to it
         probabilities = (
             self.classifier.probabilities(" ".join(words)) if self.classifier and not skip else {}
@@ -408,8 +408,8 @@ class FaqMatcher:
             term_scores, surface, dict(entry_recall), dict(answer_recall), exact, probabilities
         )
 
-    def rank(self, features: Features, weights: Weights | None = None) -> list[Candidate]:
-        """Blend the measurements into one 0-100 score per entry, best first."""
+    def _lexical_scores(self, features: Features, weights: Weights | None = None) -> list[float]:
+        """Each entry's lexical score (0-100), in entry order."""
         w = weights or self.weights
         best = [0.0] * len(self._entry_ids)
         choice_entry, surface = self._choice_entry, features.surface
@@ -432,8 +432,16 @@ class FaqMatcher:
             best[entry] += w.answer_terms * recall
         if features.exact is not None:
             best[features.exact] = 1.0
-        ranked = sorted(range(len(best)), key=lambda i: best[i], reverse=True)
-        return [Candidate(self._entry_ids[i], round(min(best[i], 1.0) * 100, 2)) for i in ranked]
+        return [min(score, 1.0) * 100 for score in best]
+
+    def _ranked(self, scores: list[float], excluding: frozenset[str]) -> list[Candidate]:
+        ids = self._entry_ids
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+        return [Candidate(ids[i], round(scores[i], 2)) for i in order if ids[i] not in excluding]
+
+    def rank(self, features: Features, weights: Weights | None = None) -> list[Candidate]:
+        """The lexical score alone: one 0-100 score per entry, best first."""
+        return self._ranked(self._lexical_scores(features, weights), frozenset())
 
     def ranking(
         self,
@@ -444,30 +452,26 @@ class FaqMatcher:
     ) -> Ranking:
         """The lexical ranking blended with the classifier's probabilities (when it ran), without
         the entries in ``excluding``."""
-        lexical = [c for c in self.rank(features, weights) if c.entry_id not in excluding]
+        lexical = self._lexical_scores(features, weights)
+        ids = self._entry_ids
+        lexical_top = max(
+            (i for i in range(len(ids)) if ids[i] not in excluding), key=lexical.__getitem__, default=None
+        )
+        top_id = ids[lexical_top] if lexical_top is not None else None
         probabilities = features.probabilities
         if not probabilities:
-            return Ranking(lexical, lexical[0].entry_id if lexical else None, None, 0.0)
-        b = blend or self.blend
-        share = b.classifier_weight
-        exact = self._entry_ids[features.exact] if features.exact is not None else None
-        candidates = sorted(
-            (
-                Candidate(
-                    c.entry_id,
-                    100.0
-                    if c.entry_id == exact
-                    else round((1 - share) * c.score + share * 100 * probabilities.get(c.entry_id, 0.0), 2),
-                )
-                for c in lexical
-            ),
-            key=lambda c: c.score,
-            reverse=True,
-        )
+            return Ranking(self._ranked(lexical, excluding), top_id, None, 0.0)
+        share = (blend or self.blend).classifier_weight
+        blended = [
+            (1 - share) * score + share * 100 * probabilities.get(entry_id, 0.0)
+            for score, entry_id in zip(lexical, ids)
+        ]
+        if features.exact is not None:
+            blended[features.exact] = 100.0
         entries = (label for label in probabilities if label != OUT_OF_SCOPE and label not in excluding)
         return Ranking(
-            candidates,
-            lexical[0].entry_id if lexical else None,
+            self._ranked(blended, excluding),
+            top_id,
             max(entries, key=probabilities.__getitem__, default=None),
             probabilities.get(OUT_OF_SCOPE, 0.0),
         )
