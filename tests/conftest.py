@@ -3,8 +3,11 @@ Bot Framework activities shaped like the ones Teams sends."""
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +23,23 @@ OFFICE_HOURS = datetime(2026, 11, 25, 10, 30, tzinfo=UK)
 
 
 @pytest.fixture(scope="session")
-def knowledge() -> Knowledge:
-    return load_knowledge(clock=lambda: OFFICE_HOURS)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One trained FAQ classifier for the whole run, shared with the bot processes the tests
+    start (they inherit BOT_MODEL_CACHE_DIR), so each loads it instead of training for seconds;
+    the user's own cache directory is left alone."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    before = os.environ.get("BOT_MODEL_CACHE_DIR")
+    os.environ["BOT_MODEL_CACHE_DIR"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("BOT_MODEL_CACHE_DIR", None)
+    else:
+        os.environ["BOT_MODEL_CACHE_DIR"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def knowledge(model_cache: Path) -> Knowledge:
+    return load_knowledge(clock=lambda: OFFICE_HOURS, model_cache_dir=model_cache)
 
 
 @pytest.fixture

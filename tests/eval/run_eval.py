@@ -547,9 +547,11 @@ def _as_ranked(result: MatchResult) -> list[Candidate]:
     return [result.best] if result.best else []
 
 
-def measure(faq: Faq, eval_set: EvalSet, show_misses: bool = False) -> dict[str, Metrics]:
+def measure(
+    faq: Faq, eval_set: EvalSet, show_misses: bool = False, cache_dir: Path | None = None
+) -> dict[str, Metrics]:
     misses: list[str] | None = [] if show_misses else None
-    bot = evaluate(FaqMatcher(faq).match, eval_set, misses)
+    bot = evaluate(FaqMatcher(faq, cache_dir=cache_dir).match, eval_set, misses)
     baseline = evaluate(NaiveBaseline(faq).match, eval_set)
     if misses:
         print("\n".join(misses))

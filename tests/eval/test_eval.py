@@ -27,8 +27,8 @@ from tests.eval.run_eval import (
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Metrics]:
-    return measure(load_faq(), load_eval_set())
+def results(model_cache) -> dict[str, Metrics]:
+    return measure(load_faq(), load_eval_set(), cache_dir=model_cache)
 
 
 @pytest.fixture(scope="module")

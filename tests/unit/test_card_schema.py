@@ -195,9 +195,9 @@ async def walk_disclosure_guide(driver: Driver, crawl: Crawl) -> None:
 
 
 @pytest.fixture(scope="module")
-def crawls() -> dict[str, Crawl]:
-    plain = load_knowledge(clock=lambda: OFFICE_HOURS)
-    local = load_knowledge(local_contacts_path=EXAMPLE_CONTACTS, clock=lambda: OFFICE_HOURS)
+def crawls(knowledge, model_cache: Path) -> dict[str, Crawl]:
+    plain = knowledge
+    local = load_knowledge(local_contacts_path=EXAMPLE_CONTACTS, clock=lambda: OFFICE_HOURS, model_cache_dir=model_cache)
     return {"national only": asyncio.run(crawl_bot(plain)), "with local contacts": asyncio.run(crawl_bot(local))}
 
 

@@ -26,8 +26,8 @@ def matcher(fixture_faq: Faq) -> FaqMatcher:
 
 
 @pytest.fixture(scope="module")
-def real_matcher() -> FaqMatcher:
-    return FaqMatcher(load_faq())
+def real_matcher(model_cache) -> FaqMatcher:
+    return FaqMatcher(load_faq(), cache_dir=model_cache)
 
 
 @pytest.mark.parametrize(
