@@ -31,6 +31,7 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
+from knowledge.classifier import ClassifierSettings
 from knowledge.faq import Faq, load_faq
 from knowledge.matcher import (
     Blend,
@@ -421,7 +422,9 @@ class BlendCase:
     features: object  # knowledge.matcher.Features
 
 
-def blend_cases(faq: Faq) -> tuple[FaqMatcher, list[BlendCase]]:
+def blend_cases(
+    faq: Faq, settings: ClassifierSettings | None = None
+) -> tuple[FaqMatcher, list[BlendCase]]:
     """Every example batch measured by a classifier trained without it (cross-fitting), so each
     calibration message is unseen text to the classifier; plus dev_out_of_scope.yaml (never
     trained on). Batches marked ``calibrate: false`` are trained on, never measured on.
@@ -432,7 +435,8 @@ def blend_cases(faq: Faq) -> tuple[FaqMatcher, list[BlendCase]]:
     cases: list[BlendCase] = []
     matcher = None
     for batch in batches:
-        matcher = FaqMatcher(faq, classifier=train_classifier(faq, exclude_batches=frozenset({batch})))
+        classifier = train_classifier(faq, exclude_batches=frozenset({batch}), settings=settings)
+        matcher = FaqMatcher(faq, classifier=classifier)
         for example in (e for e in faq.examples if e.batch == batch):
             found = matcher.features(example.text)
             if found is not None:
@@ -452,7 +456,7 @@ class BlendArrays:
 
     def __init__(self, labelled: list[tuple[frozenset[str], Ranking]]) -> None:
         """``labelled``: each message's right entries (none if out of scope) and its ranking."""
-        top, runner_up, right_score, top_right, agreed, oos, in_scope, exact = ([] for _ in range(8))
+        top, runner_up, right_score, top_right, agreed, oos, in_scope, exact, specific = ([] for _ in range(9))
         for right, ranking in labelled:
             ranked = ranking.candidates
             top.append(ranked[0].score)
@@ -463,8 +467,11 @@ class BlendArrays:
             oos.append(ranking.out_of_scope)
             in_scope.append(bool(right))
             exact.append(ranked[0].score >= 100.0)
+            specific.append(ranking.specific)
         self.top, self.runner_up, self.right_score, self.oos = map(np.array, (top, runner_up, right_score, oos))
-        self.top_right, self.agreed, self.in_scope, self.exact = map(np.array, (top_right, agreed, in_scope, exact))
+        self.top_right, self.agreed, self.in_scope, self.exact, self.specific = map(
+            np.array, (top_right, agreed, in_scope, exact, specific)
+        )
 
     def utility(self, b: Blend) -> tuple[float, int, int, int, int]:
         """(objective, right, wrong, out-of-scope answered, out-of-scope suggested) under ``b``,
@@ -474,6 +481,7 @@ class BlendArrays:
         live = self.exact | (self.oos < b.out_of_scope)
         answer = self.exact | (
             live
+            & self.specific
             & (
                 ((self.top >= b.answer) & (self.top - self.runner_up >= b.margin))
                 | (self.agreed & (self.top >= b.agreed_answer))
@@ -497,8 +505,10 @@ class BlendArrays:
         return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered, oos_suggested
 
 
-def calibrate_blend(faq: Faq) -> None:
-    matcher, cases = blend_cases(faq)
+def calibrate_blend(faq: Faq, settings: ClassifierSettings | None = None) -> None:
+    """Choose ``Blend`` by the calibration objective over cross-fitted messages. ``settings``
+    tries other classifier settings (compare the utilities printed to choose between them)."""
+    matcher, cases = blend_cases(faq, settings)
     positives = sum(bool(c.right) for c in cases)
     print(f"calibrating the blend on {positives} in-scope and {len(cases) - positives} out-of-scope messages (cross-fitted)")
     best = None
@@ -565,6 +575,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calibrate-blend", action="store_true", help="re-derive how the classifier and the lexical score decide"
     )
+    parser.add_argument(
+        "--classifier-c", type=float, default=None, help="with --calibrate-blend: try this LogisticRegression C"
+    )
     parser.add_argument("--misses", action="store_true", help="list every message not answered right")
     parser.add_argument(
         "--typos", action="store_true", help="also measure with one typo injected per message"
@@ -576,7 +589,10 @@ def main(argv: list[str] | None = None) -> int:
         calibrate(faq)
         return 0
     if args.calibrate_blend:
-        calibrate_blend(faq)
+        settings = None
+        if args.classifier_c is not None:
+            settings = replace(ClassifierSettings(), inverse_regularisation=args.classifier_c)
+        calibrate_blend(faq, settings)
         return 0
     eval_set = load_eval_set()
     results = measure(faq, eval_set, args.misses)

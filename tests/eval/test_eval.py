@@ -99,6 +99,7 @@ def test_calibration_utility_mirrors_decide(
     scores=st.lists(_scores, min_size=1, max_size=5),
     right=st.sampled_from([None, "e0", "e1", "e2", "e3", "e4"]),
     agreed=st.booleans(),
+    specific=st.booleans(),
     out_of_scope=st.floats(min_value=0, max_value=1),
     answer=_scores,
     margin=st.floats(min_value=0, max_value=30),
@@ -107,10 +108,10 @@ def test_calibration_utility_mirrors_decide(
     oos_gate=st.floats(min_value=0, max_value=1),
 )
 def test_blend_calibration_mirrors_decide_blended(
-    scores, right, agreed, out_of_scope, answer, margin, agreed_answer, suggest, oos_gate
+    scores, right, agreed, specific, out_of_scope, answer, margin, agreed_answer, suggest, oos_gate
 ) -> None:
     ranked = [Candidate(f"e{i}", s) for i, s in enumerate(sorted(scores, reverse=True))]
-    ranking = Ranking(ranked, "e0", "e0" if agreed else "other", out_of_scope)
+    ranking = Ranking(ranked, "e0", "e0" if agreed else "other", out_of_scope, specific)
     b = Blend(answer=answer, margin=margin, agreed_answer=agreed_answer, suggest=min(suggest, answer), out_of_scope=oos_gate)
     rights = frozenset([right]) if right else frozenset()
     result = decide_blended(ranking, b)
