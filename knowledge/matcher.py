@@ -236,16 +236,18 @@ class FaqMatcher:
     ) -> None:
         """``use_classifier=False`` keeps matching lexical only (``thresholds`` decide); otherwise
         ``classifier`` is used, or one is trained here from ``faq`` (a few seconds; loaded from
-        ``cache_dir`` instead when it was trained on the same content before)."""
+        ``cache_dir`` instead when it was trained on the same content before). Content with no
+        out-of-scope examples is matched lexically."""
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
         self.blend = blend or Blend()
         self.normaliser = Normaliser(faq.synonyms)
-        self.classifier = (
-            classifier or train_classifier(faq, normaliser=self.normaliser, cache_dir=cache_dir)
-            if use_classifier
-            else None
-        )
+        # without examples of messages the bot is not for, a classifier could not say "none of
+        # these", and the blend's thresholds assume it can: such content is matched lexically
+        trainable = any(example.entry is None for example in faq.examples)
+        if classifier is None and use_classifier and trainable:
+            classifier = train_classifier(faq, normaliser=self.normaliser, cache_dir=cache_dir)
+        self.classifier = classifier if use_classifier else None
         self._entry_ids: list[str] = [e.id for e in faq.entries]
 
         self._choice_entry: list[int] = []

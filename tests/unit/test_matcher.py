@@ -183,3 +183,12 @@ def test_a_lone_plausible_entry_is_answered_only_above_its_threshold(fixture_faq
     assert decide(ranked, replace(Thresholds(), lone_answer=48.0)).outcome == "suggest"
     rival = [Candidate("a", 47.0), Candidate("b", 41.0)]
     assert decide(rival, Thresholds()).outcome == "suggest", "a rival within the window: ask"
+
+
+def test_content_without_out_of_scope_examples_is_matched_lexically(fixture_faq: Faq) -> None:
+    """The blend's thresholds assume the classifier can say "none of these"; a content directory
+    with no such examples (like this fixture) falls back to the lexical thresholds."""
+    matcher = FaqMatcher(fixture_faq)
+    assert matcher.classifier is None
+    assert matcher.match("payroll deadline").outcome == "unknown"
+    assert matcher.match("ceop number?").best.entry_id == "ceop-how-to-report"
