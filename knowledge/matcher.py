@@ -152,10 +152,11 @@ class Blend:
     An entry's score is ``(1 - classifier_weight) * lexical + classifier_weight * 100 * p(entry)``.
     Answer when it is at least ``answer`` and leads the next entry by ``margin``, or, lower, from
     ``agreed_answer`` when the lexical matcher and the classifier independently put the same entry
-    first, and not for a lone common word (``specific_share``); say "I don't know" whenever the classifier gives "none of these" (``OUT_OF_SCOPE``) at
-    least ``out_of_scope``; otherwise offer "did you mean" from ``suggest``.
+    first, and not for a lone common word (``specific_share``); say "I don't know" whenever the
+    classifier gives "none of these" (``OUT_OF_SCOPE``) at least ``out_of_scope``; otherwise
+    offer "did you mean" from ``suggest``.
 
-    Calibrated with ``python -m tests.eval.run_eval --calibrate`` on the example batches
+    Calibrated with ``python -m tests.eval.run_eval --calibrate-blend`` on the example batches
     (knowledge/content/examples/), cross-fitted: the classifier is trained without one batch and
     measured on it, for each batch in turn, so every calibration message is unseen text.
     tests/eval/questions.yaml is never used to choose them.
@@ -481,7 +482,8 @@ class FaqMatcher:
         probabilities = features.probabilities
         if not probabilities:
             return Ranking(self._ranked(lexical, excluding), top_id, None, 0.0)
-        share = (blend or self.blend).classifier_weight
+        b = blend or self.blend
+        share = b.classifier_weight
         blended = [
             (1 - share) * score + share * 100 * probabilities.get(entry_id, 0.0)
             for score, entry_id in zip(lexical, ids)
@@ -489,7 +491,6 @@ class FaqMatcher:
         if features.exact is not None:
             blended[features.exact] = 100.0
         entries = (label for label in probabilities if label != OUT_OF_SCOPE and label not in excluding)
-        b = blend or self.blend
         return Ranking(
             self._ranked(blended, excluding),
             top_id,
@@ -543,15 +544,21 @@ def decide(ranked: list[Candidate], t: Thresholds) -> MatchResult:
     over scores computed once)."""
     if not ranked:
         return _UNKNOWN
-    top = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    floor = max(t.suggest, top.score - t.suggestion_window)
-    window = [c for c in ranked[:3] if c.score >= floor]
-    if confident(top.score, runner_up, t):
-        return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
-    if top.score < t.suggest:
+    return _outcome(ranked, confident(ranked[0].score, runner_up, t), t.suggest, t.suggestion_window)
+
+
+def _outcome(ranked: list[Candidate], answer: bool, suggest: float, window: float) -> MatchResult:
+    """Answer (the next plausible entries as related suggestions), "did you mean" (up to three
+    within ``window`` of the best and above ``suggest``) or "I don't know"."""
+    top = ranked[0]
+    floor = max(suggest, top.score - window)
+    plausible = tuple(c for c in ranked[:3] if c.score >= floor)
+    if answer:
+        return MatchResult(outcome="answer", best=top, suggestions=plausible[1:])
+    if top.score < suggest:
         return MatchResult(outcome="unknown", best=top, suggestions=())
-    return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))
+    return MatchResult(outcome="suggest", best=top, suggestions=plausible)
 
 
 def decide_blended(ranking: Ranking, b: Blend) -> MatchResult:
@@ -565,17 +572,12 @@ def decide_blended(ranking: Ranking, b: Blend) -> MatchResult:
     if ranking.out_of_scope >= b.out_of_scope:
         return MatchResult(outcome="unknown", best=top, suggestions=())
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    floor = max(b.suggest, top.score - b.suggestion_window)
-    window = [c for c in ranked[:3] if c.score >= floor]
     agreed = ranking.lexical_top == ranking.classifier_top == top.entry_id
-    if ranking.specific and (
+    answer = ranking.specific and (
         (top.score >= b.answer and top.score - runner_up >= b.margin)
         or (agreed and top.score >= b.agreed_answer)
-    ):
-        return MatchResult(outcome="answer", best=top, suggestions=tuple(window[1:]))
-    if top.score < b.suggest:
-        return MatchResult(outcome="unknown", best=top, suggestions=())
-    return MatchResult(outcome="suggest", best=top, suggestions=tuple(window))
+    )
+    return _outcome(ranked, answer, b.suggest, b.suggestion_window)
 
 
 def classifier_examples(
