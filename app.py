@@ -70,6 +70,13 @@ async def _purge_expired_state(app: web.Application):
         await task
 
 
+def knowledge_for(settings: Settings) -> Knowledge:
+    """What the bot knows, as the settings configure it (local contacts, the model cache)."""
+    return load_knowledge(
+        local_contacts_path=settings.local_contacts_path, model_cache_dir=settings.model_cache_dir
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
@@ -79,9 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     silence_sdk_loggers()
     try:
-        knowledge = load_knowledge(
-            local_contacts_path=settings.local_contacts_path, model_cache_dir=settings.model_cache_dir
-        )
+        knowledge = knowledge_for(settings)
     except Exception as error:  # noqa: BLE001 - start-up must say what is wrong and stop
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2

@@ -89,12 +89,11 @@ class ChatClient:
 async def run(url: str | None) -> None:
     runner = None
     if url is None:
-        from app import create_app
+        from app import create_app, knowledge_for
         from bot.settings import Settings
-        from knowledge.loader import load_knowledge
 
         settings = Settings.from_env()
-        app = create_app(settings, load_knowledge(local_contacts_path=settings.local_contacts_path, model_cache_dir=settings.model_cache_dir))
+        app = create_app(settings, knowledge_for(settings))
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
