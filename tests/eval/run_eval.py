@@ -582,6 +582,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--typos", action="store_true", help="also measure with one typo injected per message"
     )
+    parser.add_argument(
+        "--eval-file",
+        type=Path,
+        default=QUESTIONS,
+        help="measure on another set in questions.yaml's format (tests/eval/holdout.yaml: read only to report)",
+    )
     parser.add_argument("--content-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     faq = load_faq(args.content_dir)
@@ -594,9 +600,9 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(ClassifierSettings(), inverse_regularisation=args.classifier_c)
         calibrate_blend(faq, settings)
         return 0
-    eval_set = load_eval_set()
+    eval_set = load_eval_set(args.eval_file)
     results = measure(faq, eval_set, args.misses)
-    print(f"questions.yaml: {len(eval_set.in_scope)} in scope, {len(eval_set.out_of_scope)} out of scope")
+    print(f"{args.eval_file.name}: {len(eval_set.in_scope)} in scope, {len(eval_set.out_of_scope)} out of scope")
     print(report_table([("bot", results["bot"]), ("naive baseline", results["baseline"])]))
     print(f"naive baseline = WRatio over entry questions, raw text, answered when >= {NaiveBaseline.CUTOFF:.0f}")
     print(
