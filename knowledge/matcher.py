@@ -162,12 +162,12 @@ class Blend:
     tests/eval/questions.yaml is never used to choose them.
     """
 
-    classifier_weight: float = 0.3
-    answer: float = 32.0
-    margin: float = 10.0
-    agreed_answer: float = 50.0
-    suggest: float = 22.0
-    out_of_scope: float = 0.6
+    classifier_weight: float = 0.7
+    answer: float = 10.0
+    margin: float = 16.0
+    agreed_answer: float = 46.0
+    suggest: float = 10.0
+    out_of_scope: float = 0.5
     suggestion_window: float = 20.0
     # a lone word is answered outright only when at most this share of the entries use it:
     # "child", "online" or "report" alone could mean almost any entry, so they get "did you

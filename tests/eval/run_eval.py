@@ -256,6 +256,12 @@ WRONG_BUDGET = 0.015
 BLEND_WRONG_BUDGET = 0.01
 OUT_OF_SCOPE_BUDGET = 0.025
 OUT_OF_SCOPE_SUGGEST_BUDGET = 0.10
+#: The blend's out-of-scope budgets are tighter too, so that "I don't know" (neither an answer nor
+#: "did you mean") reaches the 95% target with headroom: at 2.5% + 10%, the twelve cross-fitted
+#: batches measured 95.1% "I don't know" (29 answered, 33 offered "did you mean", of 1,278), and
+#: a held-out set written apart from everything (tests/eval/holdout.yaml) measured 92%.
+BLEND_OUT_OF_SCOPE_BUDGET = 0.015
+BLEND_OUT_OF_SCOPE_SUGGEST_BUDGET = 0.025
 SUGGEST_RIGHT_GAIN = 0.25
 SUGGEST_NOISE_COST = 0.1
 
@@ -499,8 +505,8 @@ class BlendArrays:
         gain = correct + SUGGEST_RIGHT_GAIN * useful - SUGGEST_NOISE_COST * oos_suggested
         over = (
             max(0.0, wrong - BLEND_WRONG_BUDGET * positives)
-            + max(0.0, oos_answered - OUT_OF_SCOPE_BUDGET * negatives)
-            + max(0.0, oos_suggested - OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
+            + max(0.0, oos_answered - BLEND_OUT_OF_SCOPE_BUDGET * negatives)
+            + max(0.0, oos_suggested - BLEND_OUT_OF_SCOPE_SUGGEST_BUDGET * negatives)
         )
         return (gain if over == 0 else -1000.0 * over), correct, wrong, oos_answered, oos_suggested
 
