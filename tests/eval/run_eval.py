@@ -49,6 +49,9 @@ EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.yaml"
 TRIAGE = EVAL_DIR / "triage.yaml"
 DEV_OUT_OF_SCOPE = EVAL_DIR / "dev_out_of_scope.yaml"
+#: Written apart from everything, by someone who saw only the briefing and docs/faq-plan.md; never
+#: trained, calibrated or tuned on, and read only to report (``--eval-file``), so it stays unseen.
+HOLDOUT = EVAL_DIR / "holdout.yaml"
 BASELINE_FILE = EVAL_DIR / "baseline.json"
 
 

@@ -17,6 +17,8 @@ from knowledge.faq import load_faq
 from knowledge.matcher import Blend, Candidate, Ranking, Thresholds, decide, decide_blended
 from tests.eval.run_eval import (
     BASELINE_FILE,
+    HOLDOUT,
+    QUESTIONS,
     BlendArrays,
     CalibrationCase,
     Metrics,
@@ -39,6 +41,16 @@ def floor() -> dict[str, float]:
 def test_eval_set_is_big_enough_to_mean_something(results: dict[str, Metrics]) -> None:
     assert results["bot"].in_scope >= 150
     assert results["bot"].out_of_scope >= 30
+
+
+@pytest.mark.parametrize("path", [QUESTIONS, HOLDOUT], ids=lambda path: path.name)
+def test_every_label_names_an_faq_entry(path) -> None:
+    """A renamed or removed entry must be relabelled in the eval sets, or they silently count its
+    questions as wrong."""
+    entries = {entry.id for entry in load_faq().entries}
+    eval_set = load_eval_set(path)
+    assert len(eval_set.in_scope) >= 150 and len(eval_set.out_of_scope) >= 30
+    assert {label for item in eval_set.in_scope for label in item.right} - entries == set()
 
 
 def test_accuracy_in_scope_holds(results: dict[str, Metrics], floor: dict[str, float]) -> None:
