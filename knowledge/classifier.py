@@ -184,11 +184,12 @@ class IntentClassifier:
         for analyzer, vocabulary, idf, offset in zip(
             self._analyzers, self._vocabularies, self._idf, self._offsets
         ):
-            counts = Counter(gram for gram in analyzer(text) if gram in vocabulary)
+            # count every n-gram at C speed, then keep the known ones (most are unknown)
+            counts = [(vocabulary[gram], n) for gram, n in Counter(analyzer(text)).items() if gram in vocabulary]
             if not counts:
                 continue
-            indices = [vocabulary[gram] for gram in counts]
-            weights = np.fromiter((1.0 + math.log(n) for n in counts.values()), float, len(counts))
+            indices = [index for index, _ in counts]
+            weights = np.fromiter((1.0 + math.log(n) for _, n in counts), float, len(counts))
             weights *= idf[indices]
             weights /= np.linalg.norm(weights)
             rows.extend(i + offset for i in indices)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
@@ -193,10 +194,13 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class Features:
-    """One message's measurements, each 0..1, kept sparse (most phrasings share nothing)."""
+    """One message's measurements, each 0..1, kept sparse (most phrasings share nothing).
+    Phrasings are numbered in FAQ order; the arrays are aligned in pairs."""
 
-    terms: dict[int, float]  # phrasing -> IDF-weighted word overlap (harmonic mean)
-    surface: dict[int, tuple[float, float]]  # shortlisted phrasing -> (ratio, token_sort_ratio)
+    term_choices: np.ndarray  # the phrasings sharing a word with the message
+    term_scores: np.ndarray  # their IDF-weighted word overlap (F-beta of recall and precision)
+    surface_choices: np.ndarray  # the shortlisted phrasings
+    surface: np.ndarray  # their (ratio, token_sort_ratio), one row each
     entry_recall: dict[int, float]  # entry -> share of the message's word weight in its phrasings
     answer_recall: dict[int, float]  # entry -> share found in its answer and detail
     exact: int | None  # entry whose phrasing equals the message after normalising
@@ -314,9 +318,11 @@ class FaqMatcher:
                 if len(word) >= 4 and word not in STOPWORDS
             }
         )
-        self._choice_weight: list[float] = [
-            sum(self._idf[t] for t in terms) for terms in self._choice_terms
-        ]
+        self._choice_weight = np.array([sum(self._idf[t] for t in terms) for terms in self._choice_terms])
+        self._choice_entries = np.array(self._choice_entry, dtype=np.intp)
+        self._choices_array: dict[str, np.ndarray] = {
+            term: np.array(choices, dtype=np.intp) for term, choices in self._choices_with.items()
+        }
 
     def _read_terms(self, normalised: str) -> list[str]:
         """Content words in order, with a word the FAQ never uses read as the closest FAQ word
@@ -357,7 +363,10 @@ class FaqMatcher:
             return None
         query_weight = sum(self._idf.get(t, self._unknown_idf) for t in terms)
 
-        shared: dict[int, float] = defaultdict(float)
+        # which phrasings share which words, summed as one vector: a long message's common words
+        # reach hundreds of phrasings, too many for a Python loop per phrasing
+        reached: list[np.ndarray] = []
+        reached_idf: list[float] = []
         entry_recall: dict[int, float] = defaultdict(float)
         answer_recall: dict[int, float] = defaultdict(float)
         for term in terms:
@@ -365,62 +374,69 @@ class FaqMatcher:
             if idf is None:
                 continue
             share = idf / query_weight
-            if skip:
-                entries_here: set[int] | frozenset[int] = set()
-                for choice in self._choices_with.get(term, ()):
-                    if choice not in skip:
-                        shared[choice] += idf
-                        entries_here.add(self._choice_entry[choice])
-            else:
-                for choice in self._choices_with.get(term, ()):
-                    shared[choice] += idf
-                entries_here = self._entries_with.get(term, frozenset())
+            choices = self._choices_array.get(term)
+            entries_here = self._entries_with.get(term, frozenset())
+            if choices is not None:
+                if skip and not skip.isdisjoint(self._choices_with[term]):
+                    kept = [c for c in self._choices_with[term] if c not in skip]
+                    choices = np.array(kept, dtype=np.intp)
+                    entries_here = frozenset(self._choice_entry[c] for c in kept)
+                reached.append(choices)
+                reached_idf.append(idf)
             for entry in entries_here:
                 entry_recall[entry] += share
             for entry in self._answer_entries.get(term, ()):
                 answer_recall[entry] += share
 
-        term_scores: dict[int, float] = {}
-        evidence: dict[int, float] = defaultdict(float)
+        if reached:
+            overlap = np.bincount(
+                np.concatenate(reached),
+                weights=np.repeat(reached_idf, [len(c) for c in reached]),
+                minlength=len(self._choice_weight),
+            )
+        else:
+            overlap = np.zeros(len(self._choice_weight))
+        term_choices = np.flatnonzero(overlap)  # every word's IDF is above 0
+        shared = overlap[term_choices]
+        # F-beta of "the message is explained" (recall) and "the phrasing is covered"
+        # (precision); beta < 1 leans on precision, so a long message that contains a whole
+        # phrasing among other words still scores well
         beta2 = self.thresholds.term_beta**2
-        choice_weight, choice_entry = self._choice_weight, self._choice_entry
-        for choice, overlap in shared.items():
-            # F-beta of "the message is explained" (recall) and "the phrasing is covered"
-            # (precision); beta < 1 leans on precision, so a long message that contains a whole
-            # phrasing among other words still scores well
-            recall = overlap / query_weight
-            precision = overlap / choice_weight[choice]
-            score = (1 + beta2) * recall * precision / (beta2 * precision + recall)
-            term_scores[choice] = score
-            entry = choice_entry[choice]
-            if score > evidence[entry]:
-                evidence[entry] = score
-        for entry, recall in entry_recall.items():
-            evidence[entry] += recall
-        for entry, recall in answer_recall.items():
-            evidence[entry] += recall
+        recall = shared / query_weight
+        precision = shared / self._choice_weight[term_choices]
+        term_scores = (1 + beta2) * recall * precision / (beta2 * precision + recall)
+        evidence = np.zeros(len(self._entry_ids))
+        np.maximum.at(evidence, self._choice_entries[term_choices], term_scores)
+        for entry, share in entry_recall.items():
+            evidence[entry] += share
+        for entry, share in answer_recall.items():
+            evidence[entry] += share
 
         exact = next(
             (self._choice_entry[c] for c in self._exact.get(normalised, ()) if c not in skip), None
         )
-        shortlist = sorted(evidence, key=evidence.__getitem__, reverse=True)[:SHORTLIST]
+        # the entries with the most word evidence (ties in FAQ order)
+        with_evidence = np.flatnonzero(evidence)
+        shortlist = with_evidence[np.argsort(-evidence[with_evidence], kind="stable")[:SHORTLIST]]
         content = " ".join(terms)
-        chosen = [c for entry in shortlist for c in self._entry_choices[entry] if c not in skip]
-        surface: dict[int, tuple[float, float]] = {}
+        chosen = [c for entry in shortlist.tolist() for c in self._entry_choices[entry] if c not in skip]
+        surface = np.zeros((len(chosen), 2))
         if chosen:
             # one call per scorer over all the shortlisted phrasings (rapidfuzz loops in C++)
-            ratios = process.cdist([normalised], [self._choice_text[c] for c in chosen], scorer=fuzz.ratio)[0]
-            sorts = process.cdist(
+            surface[:, 0] = process.cdist([normalised], [self._choice_text[c] for c in chosen], scorer=fuzz.ratio)[0]
+            surface[:, 1] = process.cdist(
                 [content], [self._choice_content[c] for c in chosen], scorer=fuzz.token_sort_ratio
             )[0]
-            surface = {c: (r / 100.0, t / 100.0) for c, r, t in zip(chosen, ratios.tolist(), sorts.tolist())}
+            surface /= 100.0
         # the classifier learned from every phrasing, so a held-out phrasing is not unseen to it
         probabilities = (
             self.classifier.probabilities(" ".join(words)) if self.classifier and not skip else {}
         )
         known = [self._doc_freq[t] for t in terms if t in self._doc_freq]
         return Features(
+            term_choices,
             term_scores,
+            np.array(chosen, dtype=np.intp),
             surface,
             dict(entry_recall),
             dict(answer_recall),
@@ -433,28 +449,27 @@ class FaqMatcher:
     def _lexical_scores(self, features: Features, weights: Weights | None = None) -> list[float]:
         """Each entry's lexical score (0-100), in entry order."""
         w = weights or self.weights
-        best = [0.0] * len(self._entry_ids)
-        choice_entry, surface = self._choice_entry, features.surface
-        for choice, term_score in features.terms.items():
-            ratio, token_sort = surface.get(choice, (0.0, 0.0))
-            score = w.terms * term_score + w.ratio * ratio + w.token_sort * token_sort
-            entry = choice_entry[choice]
-            if score > best[entry]:
-                best[entry] = score
-        for choice, (ratio, _) in surface.items():
-            if choice not in features.terms:
-                # no meaning-bearing word in common: only surface similarity counts, at its weight
-                score = w.ratio * ratio
-                entry = choice_entry[choice]
-                if score > best[entry]:
-                    best[entry] = score
+        best = np.zeros(len(self._entry_ids))
+        ratio = np.zeros(len(self._choice_weight))
+        token_sort = np.zeros(len(self._choice_weight))
+        ratio[features.surface_choices] = features.surface[:, 0]
+        token_sort[features.surface_choices] = features.surface[:, 1]
+        choices = features.term_choices
+        scores = w.terms * features.term_scores + w.ratio * ratio[choices] + w.token_sort * token_sort[choices]
+        np.maximum.at(best, self._choice_entries[choices], scores)
+        # shortlisted phrasings with no meaning-bearing word in common: only surface similarity
+        # counts, at its weight
+        shares_words = np.zeros(len(self._choice_weight), dtype=bool)
+        shares_words[choices] = True
+        only = features.surface_choices[~shares_words[features.surface_choices]]
+        np.maximum.at(best, self._choice_entries[only], w.ratio * ratio[only])
         for entry, recall in features.entry_recall.items():
             best[entry] += w.entry_terms * recall
         for entry, recall in features.answer_recall.items():
             best[entry] += w.answer_terms * recall
         if features.exact is not None:
             best[features.exact] = 1.0
-        return [min(score, 1.0) * 100 for score in best]
+        return [min(score, 1.0) * 100 for score in best.tolist()]
 
     def _ranked(self, scores: list[float], excluding: frozenset[str]) -> list[Candidate]:
         ids = self._entry_ids
