@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -179,24 +178,25 @@ class IntentClassifier:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each label's probability for an already-normalised text (they sum to 1)."""
-        rows: list[int] = []
+        rows: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for analyzer, vocabulary, idf, offset in zip(
             self._analyzers, self._vocabularies, self._idf, self._offsets
         ):
             # count every n-gram at C speed, then keep the known ones (most are unknown)
-            counts = [(vocabulary[gram], n) for gram, n in Counter(analyzer(text)).items() if gram in vocabulary]
-            if not counts:
+            counts = Counter(analyzer(text))
+            known = [gram for gram in counts if gram in vocabulary]
+            if not known:
                 continue
-            indices = [index for index, _ in counts]
-            weights = np.fromiter((1.0 + math.log(n) for _, n in counts), float, len(counts))
+            indices = np.fromiter((vocabulary[gram] for gram in known), np.intp, len(known))
+            weights = 1.0 + np.log(np.fromiter((counts[gram] for gram in known), float, len(known)))
             weights *= idf[indices]
             weights /= np.linalg.norm(weights)
-            rows.extend(i + offset for i in indices)
+            rows.append(indices + offset)
             values.append(weights)
         logits = self._intercept.copy()
         if rows:
-            logits += np.concatenate(values) @ self._weights[rows]
+            logits += np.concatenate(values) @ self._weights[np.concatenate(rows)]
         logits -= logits.max()
         exp = np.exp(logits)
         exp /= exp.sum()
