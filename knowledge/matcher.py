@@ -318,6 +318,12 @@ class FaqMatcher:
                 if len(word) >= 4 and word not in STOPWORDS
             }
         )
+        # a word two edits away differs in length by two at most: each length's candidates, in
+        # the same order as _words, so the closest word (and ties) are as over the whole list
+        self._words_near_length: dict[int, list[str]] = {
+            length: [w for w in self._words if abs(len(w) - length) <= 2]
+            for length in {len(w) + d for w in self._words for d in range(-2, 3)}
+        }
         self._choice_weight = np.array([sum(self._idf[t] for t in terms) for terms in self._choice_terms])
         self._choice_entries = np.array(self._choice_entry, dtype=np.intp)
         self._choices_array: dict[str, np.ndarray] = {
@@ -335,7 +341,7 @@ class FaqMatcher:
             if term not in self._idf and len(word) >= 5:
                 found = process.extractOne(
                     word,
-                    self._words,
+                    self._words_near_length.get(len(word), ()),
                     scorer=OSA.distance,
                     score_cutoff=1 if len(word) < self.thresholds.typo_long_word else 2,
                 )
