@@ -21,10 +21,14 @@ from tests.eval.run_eval import (
     QUESTIONS,
     BlendArrays,
     CalibrationCase,
+    EvalSet,
+    InScope,
     Metrics,
     calibration_utility,
     load_eval_set,
+    main,
     measure,
+    not_trained_on,
 )
 
 
@@ -51,6 +55,25 @@ def test_every_label_names_an_faq_entry(path) -> None:
     eval_set = load_eval_set(path)
     assert len(eval_set.in_scope) >= 150 and len(eval_set.out_of_scope) >= 30
     assert {label for item in eval_set.in_scope for label in item.right} - entries == set()
+
+
+def test_holdout_misses_are_never_listed() -> None:
+    with pytest.raises(SystemExit, match="read only to report"):
+        main(["--eval-file", str(HOLDOUT), "--misses"])
+
+
+def test_new_text_only_leaves_out_what_the_classifier_was_trained_on() -> None:
+    faq = load_faq()
+    entry = faq.entries[0]
+    phrasing, example = entry.phrasings[-1], next(e for e in faq.examples if e.entry)
+    novel = "zzqx frobnicate the quarterly widget ledger"
+    eval_set = EvalSet(
+        (InScope(phrasing.upper() + "!", frozenset([entry.id])), InScope(example.text, frozenset([example.entry])), InScope(novel, frozenset([entry.id]))),
+        (novel + " please",),
+    )
+    fresh = not_trained_on(faq, eval_set)
+    assert [item.text for item in fresh.in_scope] == [novel]
+    assert fresh.out_of_scope == (novel + " please",)
 
 
 def test_accuracy_in_scope_holds(results: dict[str, Metrics], floor: dict[str, float]) -> None:
