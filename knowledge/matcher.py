@@ -92,6 +92,12 @@ def content_terms(normalised: str) -> list[str]:
     return [fold_suffix(w) for w in normalised.split() if w not in STOPWORDS]
 
 
+def classifier_text(normaliser: Normaliser, text: str) -> str:
+    """A message or phrasing as the classifier is trained on it (its content words, normalised):
+    also how the calibration and the eval tell whether a message is text it was trained on."""
+    return " ".join(content_terms(normaliser.normalise(text)))
+
+
 @dataclass(frozen=True)
 class Weights:
     """How the measurements are blended (they sum to 1, so scores stay 0-100). Chosen by
@@ -288,10 +294,11 @@ class FaqMatcher:
         for choice, terms in enumerate(self._choice_terms):
             for term in terms:
                 choices_with[term].append(choice)
-        self._choices_with: dict[str, list[int]] = dict(choices_with)
+        self._choices_with: dict[str, np.ndarray] = {
+            term: np.array(choices, dtype=np.intp) for term, choices in choices_with.items()
+        }
         self._entries_with: dict[str, frozenset[int]] = {
-            term: frozenset(self._choice_entry[c] for c in choices)
-            for term, choices in self._choices_with.items()
+            term: frozenset(self._choice_entry[c] for c in choices) for term, choices in choices_with.items()
         }
         answer_entries: dict[str, set[int]] = defaultdict(set)
         answers = [self.normaliser.normalise(f"{e.answer} {e.detail or ''}") for e in faq.entries]
@@ -328,9 +335,6 @@ class FaqMatcher:
         }
         self._choice_weight = np.array([sum(self._idf[t] for t in terms) for terms in self._choice_terms])
         self._choice_entries = np.array(self._choice_entry, dtype=np.intp)
-        self._choices_array: dict[str, np.ndarray] = {
-            term: np.array(choices, dtype=np.intp) for term, choices in self._choices_with.items()
-        }
 
     def _read_terms(self, normalised: str) -> list[str]:
         """Content words in order, with a word the FAQ never uses read as the closest FAQ word
@@ -382,13 +386,12 @@ class FaqMatcher:
             if idf is None:
                 continue
             share = idf / query_weight
-            choices = self._choices_array.get(term)
+            choices = self._choices_with.get(term)
             entries_here = self._entries_with.get(term, frozenset())
             if choices is not None:
-                if skip and not skip.isdisjoint(self._choices_with[term]):
-                    kept = [c for c in self._choices_with[term] if c not in skip]
-                    choices = np.array(kept, dtype=np.intp)
-                    entries_here = frozenset(self._choice_entry[c] for c in kept)
+                if skip and not skip.isdisjoint(choices.tolist()):
+                    choices = np.array([c for c in choices.tolist() if c not in skip], dtype=np.intp)
+                    entries_here = frozenset(self._choice_entry[c] for c in choices.tolist())
                 reached.append(choices)
                 reached_idf.append(idf)
             for entry in entries_here:
@@ -614,7 +617,7 @@ def classifier_examples(
     labels: list[str] = []
 
     def add(text: str, label: str) -> None:
-        words = " ".join(content_terms(normaliser.normalise(text)))
+        words = classifier_text(normaliser, text)
         if words:
             texts.append(words)
             labels.append(label)

@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 
-from knowledge.classifier import ClassifierSettings
+from knowledge.classifier import ClassifierSettings, trained_classifier
 from knowledge.faq import Faq, load_faq
 from knowledge.matcher import (
     Blend,
@@ -47,8 +47,8 @@ from knowledge.matcher import (
     Thresholds,
     Weights,
     classifier_examples,
+    classifier_text,
     confident,
-    content_terms,
     train_classifier,
 )
 from knowledge.normalise import Normaliser
@@ -459,19 +459,14 @@ def blend_cases(
     if len(batches) < 2:
         raise SystemExit("blend calibration needs at least two example batches in knowledge/content/examples/")
     normaliser = Normaliser(faq.synonyms)
-
-    def read(text: str) -> str:
-        return " ".join(content_terms(normaliser.normalise(text)))
-
     cases: list[BlendCase] = []
     seen = 0
     for batch in batches:
-        held_out = frozenset({batch})
-        trained_on = set(classifier_examples(faq, normaliser, held_out)[0])
-        classifier = train_classifier(faq, normaliser=normaliser, exclude_batches=held_out, settings=settings)
-        matcher = FaqMatcher(faq, classifier=classifier)
+        texts, labels = classifier_examples(faq, normaliser, frozenset({batch}))
+        matcher = FaqMatcher(faq, classifier=trained_classifier(texts, labels, settings))
+        trained_on = set(texts)
         for example in (e for e in faq.examples if e.batch == batch):
-            if read(example.text) in trained_on:
+            if classifier_text(normaliser, example.text) in trained_on:
                 seen += 1
                 continue
             found = matcher.features(example.text)
@@ -575,7 +570,6 @@ def calibrate_blend(faq: Faq, settings: ClassifierSettings | None = None) -> Non
         print(f"  classifier_weight={share}: best so far {best[1]} utility {best[0][0]:.1f}", flush=True)
     # settings this close are the same within noise: take the one with the fewest confident wrong
     # answers, then the fewest out-of-scope messages answered
-    near = [n for n in near if n[0][0] >= best[0][0] - tie]
     (utility, correct, wrong, oos_answered, oos_suggested), chosen = min(
         near, key=lambda n: (n[0][2], n[0][3], -n[0][0])
     )
@@ -633,7 +627,7 @@ def not_trained_on(faq: Faq, eval_set: EvalSet) -> EvalSet:
     trained_on = set(classifier_examples(faq, normaliser)[0])
 
     def fresh(text: str) -> bool:
-        return " ".join(content_terms(normaliser.normalise(text))) not in trained_on
+        return classifier_text(normaliser, text) not in trained_on
 
     return EvalSet(
         tuple(item for item in eval_set.in_scope if fresh(item.text)),
