@@ -53,29 +53,54 @@ def now_uk() -> dt.datetime:
 # ------------------------------------------------------------------------------------ models
 
 
+class Window(Strict):
+    """One opening span of a weekly timetable: these days, from start to end (UK time)."""
+
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.end <= self.start:
+            raise ValueError("a timetable window needs a start before its end")
+        return self
+
+
 class Hours(Strict):
-    """When a route can be used. ``scheduled`` carries its weekly timetable (UK time)."""
+    """When a route can be used. ``scheduled`` carries its weekly timetable (UK time).
+
+    ``hours_certain: false`` on a scheduled route means the timetable is only the last published
+    one (the reference could not confirm it is current): the bot shows it as such and never says
+    "open now" or "closed now" from it.
+    """
 
     kind: HoursKind
     hours_certain: bool
     note: str
-    days: tuple[Weekday, ...] = ()
-    start: ClockTime | None = None
-    end: ClockTime | None = None
+    timetable: tuple[Window, ...] = ()
     bank_holidays: Literal["open", "closed", "unconfirmed"] = "closed"
 
     @model_validator(mode="after")
     def _timetable(self) -> "Hours":
         if self.kind == "scheduled":
-            if not self.days or self.start is None or self.end is None or self.end <= self.start:
-                raise ValueError("scheduled hours need days, and a start before the end")
-        elif self.days or self.start or self.end:
-            raise ValueError("only scheduled hours take days/start/end")
-        if self.kind == "scheduled":
-            timetable = describe_week({day: (self.start, self.end) for day in self.days})
-            if not self.note.startswith(timetable):
-                raise ValueError(f"the note of scheduled hours must start with the timetable {timetable!r}")
+            if not self.timetable:
+                raise ValueError("scheduled hours need a timetable")
+            seen = [day for window in self.timetable for day in window.days]
+            if len(seen) != len(set(seen)):
+                raise ValueError("a day appears in two timetable windows")
+            if self.week() not in self.note:
+                raise ValueError(f"the note of scheduled hours must give the timetable {self.week()!r}")
+        elif self.timetable:
+            raise ValueError("only scheduled hours take a timetable")
         return self
+
+    def spans(self) -> dict[str, tuple[dt.time, dt.time]]:
+        """Day name -> (start, end), for the days the timetable opens."""
+        return {day: (window.start, window.end) for window in self.timetable for day in window.days}
+
+    def week(self) -> str:
+        return describe_week(self.spans())
 
 
 class Route(Strict):
@@ -383,10 +408,11 @@ class ReferralDirectory:
         return span[0] <= moment.time() < span[1]
 
     def _scheduled_open(self, hours: Hours, now: dt.datetime) -> bool | None:
+        if not hours.hours_certain:
+            return None  # only the last published timetable: never "open now" or "closed now" from it
         moment = now.astimezone(self._uk_zone)
-        if WEEKDAYS[moment.weekday()] not in hours.days:
-            return False
-        if hours.start is None or hours.end is None or not hours.start <= moment.time() < hours.end:
+        span = hours.spans().get(WEEKDAYS[moment.weekday()])
+        if span is None or not span[0] <= moment.time() < span[1]:
             return False
         if self.is_bank_holiday(moment.date()):
             return {"open": True, "closed": False, "unconfirmed": None}[hours.bank_holidays]
@@ -406,7 +432,7 @@ class ReferralDirectory:
         if hours.kind == "unconfirmed":
             return RouteAdvice(route, None, hours.note)
         if hours.kind == "scheduled":
-            return RouteAdvice(route, self._scheduled_open(hours, moment), f"Office hours only: {hours.note}")
+            return RouteAdvice(route, self._scheduled_open(hours, moment), hours.note)
         if hours.kind == "office":
             return RouteAdvice(route, office_open, f"Office hours only: {self._office_description()}.")
         # out_of_hours

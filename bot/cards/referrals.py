@@ -50,7 +50,8 @@ def _now_line(advice: RouteAdvice) -> dict:
         return text_block("Available now.", color="Good", weight="Bolder")
     if advice.available_now is False:
         return text_block("Closed now.", color="Attention", weight="Bolder")
-    return text_block("Hours not confirmed: check before relying on them.", color="Warning")
+    # Default text colour: Teams' yellow "Warning" colour is unreadable on a light theme.
+    return text_block("Hours not confirmed: check before relying on them.")
 
 
 def _contact_actions(route: Route) -> list[dict]:
@@ -70,17 +71,36 @@ def _lower_first(text: str) -> str:
 
 def _warnings(route: Route) -> list[dict]:
     return [
-        text_block(f"{_CONTACT_LABELS[field]}: {_lower_first(note)}", color="Warning", size="Small")
+        text_block(f"Not confirmed: {_lower_first(_CONTACT_LABELS[field])}. {note}", size="Small")
         for field, note in route.unconfirmed.items()
     ]
 
 
-def _checked(route: Route) -> list[dict]:
+def _date(day) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def checked_line(route: Route) -> str:
+    """When the route's details were checked, naming only the details that were: a detail the
+    reference marks "verify before use" is never shown as checked. And when it was last reviewed."""
     if route.verified is None:
-        return [text_block("From your organisation's contacts file.", is_subtle=True, size="Small")]
-    return [
-        text_block(f"Details checked {route.verified.day} {route.verified:%B %Y}.", is_subtle=True, size="Small")
-    ]
+        return "From your organisation's contacts file."
+    present = [field for field in ("phone", "email", "web") if getattr(route, field)]
+    confirmed = [field for field in present if field not in route.unconfirmed]
+    if confirmed == present:
+        line = f"Details checked {_date(route.verified)}."
+    elif confirmed:
+        labels = " and ".join(_CONTACT_LABELS[field] for field in confirmed)
+        line = f"{labels.capitalize()} checked {_date(route.verified)}."
+    else:
+        line = "Details not confirmed."
+    if route.review is not None:
+        line += f" Last reviewed {_date(route.review.last_reviewed)}."
+    return line
+
+
+def _checked(route: Route) -> list[dict]:
+    return [text_block(checked_line(route), is_subtle=True, size="Small")]
 
 
 def _route_items(advice: RouteAdvice) -> list[dict]:

@@ -113,12 +113,25 @@ def test_plain_text_keeps_every_number_and_address(with_local):
                 assert detail in text, detail
 
 
-def test_unconfirmed_addresses_carry_their_warning_on_the_card(national):
-    reply = route_reply(national.advice_for("iwf", WEEKDAY_DAY))
-    assert "check before relying on it" in reply.text
-    assert "https://report.iwf.org.uk" in reply.text
+def test_unconfirmed_addresses_carry_their_warning_and_are_never_shown_as_checked(national):
+    reply = route_reply(national.advice_for("ceop", WEEKDAY_DAY))
+    assert "Not confirmed: web address. Address as widely published; check before relying on it." in reply.text
+    assert "Details checked" not in reply.text
+    assert "Details not confirmed. Last reviewed 24 November 2026." in reply.text
+    mcf = route_reply(national.advice_for("marie_collins_foundation", WEEKDAY_DAY))
+    assert "Details checked" not in mcf.text and "check before relying on it" in mcf.text
+    iwf = route_reply(national.advice_for("iwf", WEEKDAY_DAY))
+    assert "https://www.iwf.org.uk/report" in iwf.text and "report.iwf.org.uk" not in iwf.text
+    assert "check before relying on it" not in iwf.text
+    assert "Details checked 2 December 2026. Last reviewed 2 December 2026." in iwf.text
     confirmed = route_reply(national.advice_for("childline", WEEKDAY_DAY))
     assert "check before relying on it" not in confirmed.text
+
+
+def test_no_text_on_a_route_card_uses_the_unreadable_warning_colour(national):
+    for item in national.all_routes(WEEKDAY_EVENING).items:
+        card = route_reply(item).card
+        assert '"Warning"' not in str(card).replace("'", '"'), item.route.id
 
 
 def test_the_card_says_what_each_route_is_for_and_who_may_use_it(national):
@@ -128,16 +141,18 @@ def test_the_card_says_what_each_route_is_for_and_who_may_use_it(national):
 
 
 def test_availability_now_is_shown_per_route(national):
-    evening = routes_reply(national.routes_for("professional-advice", WEEKDAY_EVENING), "Advice").card
-    posh = next(c for c in _route_containers(evening) if c["items"][0]["text"].startswith("Professionals Online"))
-    texts = [i.get("text", "") for i in posh["items"]]
+    late = dt.datetime(2026, 12, 1, 23, tzinfo=LONDON)
+    evening = routes_reply(national.routes_for("professional-advice", late), "Advice").card
+    nspcc = next(c for c in _route_containers(evening) if c["items"][0]["text"] == "NSPCC Helpline")
+    texts = [i.get("text", "") for i in nspcc["items"]]
     assert "Closed now." in texts
-    assert "Hours: Office hours only: Monday to Friday, 10am to 4pm. Bank holiday opening not confirmed." in texts
-    day = route_reply(national.advice_for("posh", WEEKDAY_DAY))
+    assert any(t.startswith("Hours: Phone: Monday to Friday, 8am to 10pm") for t in texts)
+    day = route_reply(national.advice_for("nspcc_helpline", WEEKDAY_DAY))
     assert "Available now." in day.text
-    nspcc = route_reply(national.advice_for("nspcc_helpline", WEEKDAY_DAY))
-    assert "Hours not confirmed: check before relying on them." in nspcc.text
-    assert "Available now." not in nspcc.text and "Closed now." not in nspcc.text
+    posh = route_reply(national.advice_for("posh", WEEKDAY_DAY))
+    assert "Last published hours: Monday to Friday, 10am to 4pm" in posh.text
+    assert "Hours not confirmed: check before relying on them." in posh.text
+    assert "Available now." not in posh.text and "Closed now." not in posh.text
 
 
 def test_missing_local_config_is_said_plainly_above_the_national_routes(national):
@@ -178,7 +193,7 @@ def test_contact_lines_give_each_detail_once_for_faq_answers(national):
     assert "Phone: 0808 800 5000" in lines
     assert "Email: help@nspcc.org.uk" in lines
     assert "Web: https://www.nspcc.org.uk/what-you-can-do/report-abuse/" in lines
-    assert any(line.startswith("Hours: Phone hours vary") for line in lines)
+    assert any(line.startswith("Hours: Phone: Monday to Friday, 8am to 10pm") for line in lines)
 
 
 def test_contact_lines_flag_an_unconfirmed_address(national):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,21 +34,9 @@ NEED_IDS = [
 ]
 
 
-_PLAIN_VALUE = re.compile(r"^(\s*(?:- )?[A-Za-z_]+: )([^'\"\[{>|].*: .*)$")
-
-
 def read_reference(text: str) -> dict:
-    """The shared reference is hand-written and not strict YAML: a few plain values contain ": "
-    (e.g. ``source: https://www.iwf.org.uk  (reporting page address: verify ...)``). Quote those
-    values so the facts can be compared, without changing a character of them."""
-    lines = []
-    for line in text.splitlines():
-        found = _PLAIN_VALUE.match(line)
-        if found:
-            value = found.group(2).split("  #")[0].rstrip().replace("'", "''")
-            line = f"{found.group(1)}'{value}'"
-        lines.append(line)
-    return yaml.safe_load("\n".join(lines))
+    """The shared reference is strict YAML: parse it as it is, no repairs."""
+    return yaml.safe_load(text)
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +76,13 @@ def test_every_contact_detail_is_copied_exactly_from_the_reference(national, ref
 
 
 def test_every_route_carries_the_reference_checked_date_a_source_and_a_review(national, reference):
-    checked = reference["checked"]
+    checked, rechecked = reference["checked"], reference["rechecked"]
+    # The reference's `rechecked` comment names what was rechecked: NSPCC hours, the IWF reporting
+    # page and the whistleblowing line.
+    rechecked_ids = {"nspcc_helpline", "iwf", "nspcc_whistleblowing"}
     for item in national.all_routes().items:
         route = item.route
-        assert route.verified == checked, route.id
+        assert route.verified == (rechecked if route.id in rechecked_ids else checked), route.id
         assert any(s.reference == f"contacts.yaml#{route.id}" for s in route.sources), route.id
         assert route.review is not None and route.review.review_by > checked
 
@@ -103,7 +93,7 @@ def test_addresses_the_reference_says_to_verify_are_flagged_unconfirmed(national
         for service_id, service in _reference_services(reference).items()
         if "verify before use" in str(service.get("source", "")).lower()
     }
-    assert flagged == {"iwf", "ceop", "marie_collins_foundation"}
+    assert flagged == {"ceop", "marie_collins_foundation"}
     for service_id in flagged:
         note = national.route(service_id).unconfirmed.get("web", "")
         assert "check before relying on it" in note, service_id
@@ -115,9 +105,9 @@ def test_hours_the_reference_calls_uncertain_are_never_presented_as_certain(nati
     uncertain = {
         service_id
         for service_id, service in _reference_services(reference).items()
-        if any(w in str(service.get("hours", "")).lower() for w in ("vary", "unconfirmed", "not state hours"))
+        if any(w in str(service.get("hours", "")).lower() for w in ("vary", "unconfirmed", "not state hours", "not certain"))
     }
-    assert uncertain == {"nspcc_helpline", "stop_it_now"}
+    assert uncertain == {"stop_it_now", "posh", "nspcc_whistleblowing"}
     for service_id in uncertain:
         assert national.route(service_id).hours.hours_certain is False, service_id
         assert national.advice_for(service_id).available_now is None, service_id
@@ -133,22 +123,42 @@ def test_routes_the_reference_gives_no_hours_for_are_never_shown_as_available_no
         assert national.advice_for(service_id).available_now is None, service_id
 
 
-def test_the_lado_is_described_only_as_the_configured_contact(with_local):
-    """Neither the briefing nor the reference describes the LADO role: the bot says no more than
-    that it is the organisation's configured contact, and cites the local configuration."""
+def test_the_lado_route_says_what_the_lado_does_and_cites_practice(with_local):
     role_route = with_local.route("local_lado")
-    assert role_route.purpose.startswith("Your organisation's configured LADO contact.")
-    assert "adult who works with children" not in role_route.purpose
-    assert [s.reference for s in role_route.sources] == ["local-contacts.yaml#lado"]
-    assert "local configuration" in (role_route.sources[0].note or "")
+    assert role_route.purpose.startswith("The Local Authority Designated Officer")
+    assert "headteacher" in role_route.purpose and "chair of governors" in role_route.purpose
+    assert {s.reference for s in role_route.sources} == {"local-contacts.yaml#lado", "practice.md#allegations-against-staff"}
 
 
-def test_posh_hours_are_the_reference_timetable(national, reference):
-    assert _reference_services(reference)["posh"]["hours"] == "Monday to Friday, 10am to 4pm"
+def test_posh_hours_are_only_the_last_published_timetable(national, reference):
+    """The reference cannot confirm POSH's hours as current: shown as last published, never open/closed now."""
+    assert "last published" in _reference_services(reference)["posh"]["hours"]
     hours = national.route("posh").hours
-    assert hours.kind == "scheduled"
-    assert hours.days == ("monday", "tuesday", "wednesday", "thursday", "friday")
-    assert (hours.start, hours.end) == (dt.time(10), dt.time(16))
+    assert hours.kind == "scheduled" and hours.hours_certain is False
+    assert hours.note.startswith("Last published hours: Monday to Friday, 10am to 4pm")
+    assert national.advice_for("posh", TUESDAY_MORNING).available_now is None
+
+
+def test_nspcc_phone_hours_are_the_verified_timetable(national, reference):
+    assert "Monday to Friday 8am to 10pm" in _reference_services(reference)["nspcc_helpline"]["hours"]
+    hours = national.route("nspcc_helpline").hours
+    assert hours.hours_certain is True
+    assert hours.note.startswith("Phone: Monday to Friday, 8am to 10pm; Saturday and Sunday, 9am to 6pm.")
+    london = LONDON
+    assert national.advice_for("nspcc_helpline", TUESDAY_MORNING).available_now is True
+    assert national.advice_for("nspcc_helpline", dt.datetime(2026, 12, 1, 23, 0, tzinfo=london)).available_now is False
+    assert national.advice_for("nspcc_helpline", dt.datetime(2026, 12, 5, 10, 0, tzinfo=london)).available_now is True
+    assert national.advice_for("nspcc_helpline", dt.datetime(2026, 12, 5, 19, 0, tzinfo=london)).available_now is False
+    # Christmas Day: the reference gives no bank holiday hours, so "check", not "open".
+    assert national.advice_for("nspcc_helpline", dt.datetime(2026, 12, 25, 10, 0, tzinfo=london)).available_now is None
+
+
+def test_the_whistleblowing_line_is_an_extra_for_concerns_about_staff(national):
+    ids = [i.route.id for i in national.routes_for("worried-about-adult", TUESDAY_MORNING).items]
+    assert "nspcc_whistleblowing" in ids
+    route = national.route("nspcc_whistleblowing")
+    assert route.phone == "0800 028 0285"
+    assert "does not replace" in route.purpose
 
 
 # ----------------------------------------------------------------------------------- needs

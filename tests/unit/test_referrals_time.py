@@ -80,24 +80,33 @@ def test_out_of_hours_the_routes_usable_now_come_first(directory, when):
     ("when", "open_now"),
     [
         (WEEKDAY_DAY, True),
-        (at(2026, 12, 1, 9, 59), False),
-        (at(2026, 12, 1, 10, 0), True),
-        (at(2026, 12, 1, 15, 59), True),
-        (at(2026, 12, 1, 16, 0), False),
-        (WEEKDAY_EVENING, False),
-        (WEEKEND, False),
+        (at(2026, 12, 1, 7, 59), False),
+        (at(2026, 12, 1, 8, 0), True),
+        (at(2026, 12, 1, 21, 59), True),
+        (at(2026, 12, 1, 22, 0), False),
+        (at(2026, 12, 5, 8, 30), False),
+        (at(2026, 12, 5, 9, 0), True),
+        (at(2026, 12, 6, 17, 59), True),
+        (at(2026, 12, 6, 18, 0), False),
     ],
 )
-def test_posh_is_open_only_monday_to_friday_10_to_4(directory, when, open_now):
-    advice = _advice(directory.routes_for("professional-advice", when), "posh")
+def test_nspcc_phone_lines_follow_the_verified_weekday_and_weekend_hours(directory, when, open_now):
+    advice = _advice(directory.routes_for("professional-advice", when), "nspcc_helpline")
     assert advice.available_now is open_now
-    assert advice.note.startswith("Office hours only: Monday to Friday, 10am to 4pm")
+    assert advice.note.startswith("Phone: Monday to Friday, 8am to 10pm; Saturday and Sunday, 9am to 6pm.")
+
+
+@pytest.mark.parametrize("when", [WEEKDAY_DAY, WEEKDAY_EVENING, WEEKEND])
+def test_posh_last_published_hours_are_never_claimed_open_or_closed(directory, when):
+    advice = _advice(directory.routes_for("professional-advice", when), "posh")
+    assert advice.available_now is None
+    assert advice.note.startswith("Last published hours: Monday to Friday, 10am to 4pm")
 
 
 @pytest.mark.parametrize("when", [CHRISTMAS, SUMMER_BANK_HOLIDAY])
-def test_posh_on_a_bank_holiday_is_not_claimed_open(directory, when):
-    # The reference gives weekday hours only: whether POSH opens on bank holidays is unconfirmed.
-    assert _advice(directory.routes_for("professional-advice", when), "posh").available_now is None
+def test_nspcc_phones_on_a_bank_holiday_are_not_claimed_open(directory, when):
+    # The reference gives weekday and weekend hours only: bank holiday opening is unconfirmed.
+    assert _advice(directory.routes_for("professional-advice", when), "nspcc_helpline").available_now is None
 
 
 def test_999_is_available_at_night_and_online_forms_are_not_claimed_open(directory):
