@@ -17,6 +17,7 @@ from bot.adapter import build_adapter, silence_sdk_loggers
 from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
 from bot.logs import bot_logger, configure_logging, safe_error_fields
 from bot.safeguarding_bot import SafeguardingBot
+from bot.serving import quiet_aiohttp_loggers, serve
 from bot.settings import Settings, SettingsError
 from bot.storage import ExpiringStorage, OneTurnAtATime, build_storage
 from knowledge.loader import Knowledge, load_knowledge
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     silence_sdk_loggers()
+    quiet_aiohttp_loggers()
     try:
         knowledge = knowledge_for(settings)
     except Exception as error:  # noqa: BLE001 - start-up must say what is wrong and stop
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     bot_logger().info("started", extra={"outcome": "started", "storage": settings.storage, "mode": mode})
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    # aiohttp's run_app, on the hardened server (bot/serving.py: safe protocol errors, header timeout).
+    asyncio.run(serve(app, settings.host, settings.port))
     return 0
 
 

@@ -21,7 +21,8 @@ import json
 import time
 from http import HTTPStatus
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import ContentEncodingError
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 from botbuilder.schema.teams import TeamsChannelData
@@ -30,6 +31,7 @@ from bot.auth import AuthenticationFailed
 from bot.dedupe import RecentActivities
 from bot.logs import bot_logger, hash_id, safe_error_fields
 from bot.replies import CARD_CHANNELS
+from bot.serving import hide_server_version
 from bot.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -138,12 +140,27 @@ async def messages(request: web.Request) -> web.Response:
 
     if request.content_type != "application/json":
         return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        # The Bot Connector sends plain JSON. Decoding is off in the server (bot.serving): a bad
+        # gzip body was a 500, and "br" a plain-text 400 naming a package to install.
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the activity uncompressed (no Content-Encoding)")
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
     try:
-        raw = await request.read()
+        async with asyncio.timeout(settings.body_timeout_seconds):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+    except TimeoutError:
+        response = error_response(HTTPStatus.REQUEST_TIMEOUT, "request body took too long to arrive")
+        response.force_close()
+        return response
+    except (ConnectionError, ClientPayloadError, ContentEncodingError) as error:
+        # The client went away mid-body (or sent a body that does not decode): its business.
+        bot_logger().info("request_body_unread", extra={"outcome": "body_unread", "error_type": type(error).__name__})
+        response = error_response(HTTPStatus.BAD_REQUEST, "the request body could not be read")
+        response.force_close()
+        return response
     parsed = parse_activity(raw)
     if isinstance(parsed, web.Response):
         return parsed
@@ -276,6 +293,9 @@ async def json_errors(request: web.Request, handler):
         return response
     except asyncio.CancelledError:
         raise
+    except ConnectionError as error:  # the client went away: nobody reads an answer now
+        bot_logger().info("client_disconnected", extra={"outcome": "client_disconnected", "error_type": type(error).__name__})
+        return error_response(HTTPStatus.BAD_REQUEST, "connection closed")
     except Exception as error:  # noqa: BLE001
         bot_logger().error("http_error", extra={"outcome": "http_error", **safe_error_fields(error)})
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
@@ -297,6 +317,7 @@ def add_routes(app: web.Application) -> None:
     """Routes, the error middleware, the duplicate-delivery memory and the adapter's start-up
     (signing keys warmed) and clean-up (outbound session closed)."""
     app.middlewares.append(json_errors)
+    hide_server_version(app)
     app[RECENT_ACTIVITIES] = RecentActivities()
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)

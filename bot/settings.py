@@ -81,6 +81,7 @@ class Settings:
     # Request limits
     max_body_bytes: int = 256 * 1024
     max_message_chars: int = 4000
+    body_timeout_seconds: float = 10.0  # from headers read to the whole body in hand
 
     # State
     storage: str = "memory"

@@ -5,6 +5,7 @@ tokens and serves OpenID metadata and a JWKS, with switchable faults (hang, fail
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -13,12 +14,14 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from botbuilder.core import ActivityHandler, ConversationState, MessageFactory, TurnContext
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from bot.adapter import build_adapter
 from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
+from bot.serving import HardenedAppRunner, ServerLimits
 from bot.settings import Settings
 from bot.storage import ExpiringStorage, build_storage
 
@@ -217,3 +220,32 @@ def authenticated_settings(identity_url: str, **overrides: Any) -> Settings:
     settings = Settings(**values)
     settings.validate()
     return settings
+
+
+# ---------------------------------------------------------------- the hardened server, raw bytes
+
+class HardenedTestServer(TestServer):
+    """aiohttp's TestServer on the server ``app.main()`` really runs (``bot.serving``)."""
+
+    def __init__(self, app: web.Application, *, limits: ServerLimits | None = None, **kwargs: Any) -> None:
+        super().__init__(app, host="127.0.0.1", **kwargs)
+        self.limits = limits
+
+    async def _make_runner(self, **kwargs: Any) -> HardenedAppRunner:
+        kwargs["handler_cancellation"] = False  # as serve() runs it (aiohttp's default)
+        return HardenedAppRunner(self.app, limits=self.limits, **kwargs)
+
+
+async def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0, half_close: bool = False) -> bytes:
+    """Send ``data`` as-is to 127.0.0.1:port and read until the server closes (bounded)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        if half_close:
+            writer.write_eof()
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
