@@ -28,13 +28,12 @@ CONTENT_DIR = Path(__file__).parent / "content"
 #: a copy beside the clone).
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
-#: A service entry of contacts.yaml: ``  - id: <service id>``.
-_SERVICE_ID = re.compile(r"^\s*-\s*id:\s*([A-Za-z0-9_]+)\s*$", re.MULTILINE)
 #: A citation of the shared reference anywhere in a content file.
-_CITATION = re.compile(r"(?<![\w.-])(?P<document>guidance\.md|contacts\.yaml)#(?P<anchor>[A-Za-z0-9_-]+)")
+_CITATION = re.compile(r"(?<![\w.-])(?P<document>guidance\.md|contacts\.yaml|practice\.md)#(?P<anchor>[A-Za-z0-9_-]+)")
 
-#: Citations of the shared reference: ``contacts.yaml#<service id>`` or ``guidance.md#<slug>``.
-_REFERENCE = re.compile(r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+)$")
+#: Citations of the shared reference: ``contacts.yaml#<service id>``, ``guidance.md#<slug>`` or
+#: ``practice.md#<topic id>`` (practice.md's headings start with the id it is cited by).
+_REFERENCE = re.compile(r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+|practice\.md#[a-z0-9-]+)$")
 
 #: Contact details that must not appear in answer text (999 and 101 are allowed: they are the
 #: emergency and non-emergency police numbers everyone must be able to read at a glance).
@@ -97,7 +96,7 @@ def check_citations(faq: Faq, report: Report) -> None:
                 if not found:
                     report.errors.append(
                         f"faq.yaml entry {entry.id}: reference {source.reference!r} is not "
-                        "'contacts.yaml#<service id>' or 'guidance.md#<heading slug>'"
+                        "'contacts.yaml#<service id>', 'guidance.md#<heading slug>' or 'practice.md#<topic id>'"
                     )
                 elif found.group("service") and found.group("service") not in SERVICE_IDS:
                     report.errors.append(
@@ -202,16 +201,55 @@ def heading_slug(heading: str) -> str:
 
 def reference_anchors(reference_dir: Path) -> dict[str, set[str]]:
     """What each reference document can be cited by: guidance.md's heading slugs, contacts.yaml's
-    service ids."""
+    service ids, practice.md's topic ids (the first word of each ``## `` heading)."""
     guidance = (reference_dir / "guidance.md").read_text(encoding="utf-8")
     headings = {
         heading_slug(line.lstrip("#")) for line in guidance.splitlines() if re.match(r"#{1,6} ", line)
     }
-    # contacts.yaml is hand-written and not strict YAML (some plain values hold ": "), so the
-    # service ids are read line by line rather than parsed.
-    contacts = (reference_dir / "contacts.yaml").read_text(encoding="utf-8")
-    services = set(_SERVICE_ID.findall(contacts))
-    return {"guidance.md": headings, "contacts.yaml": services}
+    anchors = {"guidance.md": headings, "contacts.yaml": set(read_reference_contacts(reference_dir))}
+    practice = reference_dir / "practice.md"
+    anchors["practice.md"] = (
+        {line[3:].split()[0] for line in practice.read_text(encoding="utf-8").splitlines() if line.startswith("## ")}
+        if practice.exists()
+        else set()
+    )
+    return anchors
+
+
+def read_reference_contacts(reference_dir: Path) -> dict[str, dict]:
+    """contacts.yaml's services by id, parsed as the strict YAML it is."""
+    data = yaml.safe_load((reference_dir / "contacts.yaml").read_text(encoding="utf-8"))
+    return {service["id"]: service for service in data["services"]}
+
+
+def check_contacts_against_reference(content_dir: Path | None, reference_dir: Path | None, report: Report) -> None:
+    """Every national route's phone, email and web address is the reference's, character for
+    character, and every reference service is a route: a changed number there fails here."""
+    from knowledge.referrals import ReferralContentError, load_directory
+
+    reference_dir = reference_dir or REFERENCE_DIR
+    if not (reference_dir / "contacts.yaml").exists():
+        report.notes.append(f"contact details not compared: no contacts.yaml in {reference_dir}")
+        return
+    if content_dir is not None and not (content_dir / "referrals.yaml").exists():
+        return
+    try:
+        directory = load_directory(content_dir)
+    except ReferralContentError:
+        return  # check_other_content reports why it does not load
+    services = read_reference_contacts(reference_dir)
+    routes = {item.route.id: item.route for item in directory.all_routes().items if item.route.kind == "national"}
+    for service_id in sorted(set(services) - set(routes)):
+        report.errors.append(f"referrals.yaml: contacts.yaml service {service_id!r} has no route")
+    for route_id in sorted(set(routes) - set(services)):
+        report.errors.append(f"referrals.yaml: route {route_id!r} is not a contacts.yaml service")
+    for service_id in sorted(set(services) & set(routes)):
+        for field_name in ("phone", "email", "web"):
+            ours, theirs = getattr(routes[service_id], field_name), services[service_id].get(field_name)
+            if ours != theirs:
+                report.errors.append(
+                    f"referrals.yaml: {service_id}.{field_name} is {ours!r}; contacts.yaml says {theirs!r}"
+                )
 
 
 def _strings(value: object):
@@ -256,7 +294,7 @@ def check_reference_citations(content_dir: Path | None, reference_dir: Path | No
                     continue
                 near = sorted(a for a in anchors[document] if a.startswith(anchor) or anchor.startswith(a))
                 hint = f" (did you mean {document}#{near[0]}?)" if len(near) == 1 else ""
-                kind = "heading" if document == "guidance.md" else "service id"
+                kind = {"guidance.md": "heading", "contacts.yaml": "service id", "practice.md": "topic"}[document]
                 report.errors.append(f"{path.name}: {citation} names no {kind} in the shared reference{hint}")
 
 
@@ -265,6 +303,7 @@ def check_content(
 ) -> Report:
     report = Report()
     check_reference_citations(content_dir, reference_dir, report)
+    check_contacts_against_reference(content_dir, reference_dir, report)
     try:
         faq = load_faq(content_dir)
     except ContentError as exc:

@@ -38,6 +38,7 @@ SERVICE_IDS: frozenset[str] = frozenset(
         "ceop",
         "posh",
         "stop_it_now",
+        "nspcc_whistleblowing",
         "marie_collins_foundation",
     }
 )

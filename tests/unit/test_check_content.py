@@ -169,7 +169,7 @@ def test_the_rest_of_the_content_is_checked_too(tmp_path: Path, name: str) -> No
 # ------------------------------------------------------------------ citations of the shared reference
 
 GUIDANCE = "# Guidance\n\n## Sharing nudes and semi-nudes (UKCIS, with the NPCC)\n- a fact\n\n## Records\n- a fact\n"
-CONTACTS = "services:\n  - id: ceop\n    name: CEOP\n  - id: iwf\n    source: https://example.org  (address: verify)\n"
+CONTACTS = "services:\n  - id: ceop\n    name: CEOP\n  - id: iwf\n    source: https://example.org  # address to verify\n"
 
 
 def _reference(tmp_path: Path) -> Path:
@@ -243,3 +243,51 @@ def test_the_shipped_wording_triage_guide_and_directory_cite_the_reference_by_it
     report = check_content(None, TODAY)
     mine = ("messages.yaml", "triage.yaml", "disclosure.yaml", "referrals.yaml")
     assert [e for e in report.errors if e.startswith(mine)] == []
+
+
+def _shipped_reference(tmp_path: Path) -> Path:
+    from knowledge.check import REFERENCE_DIR
+
+    if not (REFERENCE_DIR / "contacts.yaml").exists():
+        pytest.skip("the shared reference is not checked out next to the project")
+    copy = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, copy)
+    return copy
+
+
+def test_a_changed_number_in_the_reference_fails_the_content_check(tmp_path: Path) -> None:
+    """make check-content compares every national route with contacts.yaml: when the reference
+    changes a number, the project's directory no longer matches and the check says which."""
+    from knowledge.check import CONTENT_DIR
+
+    reference = _shipped_reference(tmp_path)
+    assert check_content(CONTENT_DIR, TODAY, reference).ok
+    contacts = reference / "contacts.yaml"
+    contacts.write_text(contacts.read_text(encoding="utf-8").replace('"0800 028 0285"', '"0800 028 0299"'), encoding="utf-8")
+    report = check_content(CONTENT_DIR, TODAY, reference)
+    assert "referrals.yaml: nspcc_whistleblowing.phone is '0800 028 0285'; contacts.yaml says '0800 028 0299'" in report.errors
+
+
+def test_a_new_reference_service_without_a_route_fails_the_content_check(tmp_path: Path) -> None:
+    from knowledge.check import CONTENT_DIR
+
+    reference = _shipped_reference(tmp_path)
+    contacts = reference / "contacts.yaml"
+    contacts.write_text(
+        contacts.read_text(encoding="utf-8")
+        + "  - id: samaritans\n    name: Samaritans\n    phone: \"116 123\"\n    source: test\n",
+        encoding="utf-8",
+    )
+    report = check_content(CONTENT_DIR, TODAY, reference)
+    assert "referrals.yaml: contacts.yaml service 'samaritans' has no route" in report.errors
+
+
+def test_practice_md_topics_are_citable_and_a_wrong_topic_is_an_error(tmp_path: Path) -> None:
+    reference = _shipped_reference(tmp_path)
+    data = faq_copy()
+    data["entries"][0]["sources"].append({"reference": "practice.md#sextortion"})
+    data["entries"][1]["sources"].append({"reference": "practice.md#sextortion-advice"})
+    report = check_content(write_content(tmp_path / "content", faq=data), TODAY, reference)
+    assert [e for e in report.errors if "practice.md" in e] == [
+        "faq.yaml: practice.md#sextortion-advice names no topic in the shared reference (did you mean practice.md#sextortion?)"
+    ]
