@@ -22,7 +22,7 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationReference, Re
 from botframework.connector.auth import AuthenticationConstants, ServiceClientCredentialsFactory
 
 from bot.auth import GuardedAuthentication, SigningKeyCache, install_signing_key_cache, metadata_urls
-from bot.logs import bot_logger, hash_id, safe_error_fields
+from bot.logs import activity_type_field, bot_logger, hash_id, safe_error_fields
 from bot.outbound import OutboundError, OutboundLimits, OutboundReplies
 from bot.replies import send_replies
 from bot.settings import Settings
@@ -165,7 +165,7 @@ def make_turn_error_handler(
             "turn_error",
             extra={
                 "conversation": hash_id(activity.conversation.id if activity.conversation else None, settings.log_salt),
-                "activity_type": activity.type,
+                "activity_type": activity_type_field(activity.type),
                 "outcome": "turn_error",
                 **safe_error_fields(error),
             },

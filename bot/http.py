@@ -29,7 +29,7 @@ from botbuilder.schema.teams import TeamsChannelData
 
 from bot.auth import AuthenticationFailed
 from bot.dedupe import RecentActivities
-from bot.logs import bot_logger, hash_id, safe_error_fields
+from bot.logs import activity_type_field, bot_logger, hash_id, safe_error_fields
 from bot.replies import CARD_CHANNELS
 from bot.serving import hide_server_version
 from bot.settings import Settings
@@ -172,7 +172,7 @@ async def messages(request: web.Request) -> web.Response:
         extra={
             "conversation": hash_id(activity.conversation.id, settings.log_salt),
             "tenant": hash_id(tenant_of(activity), settings.log_salt),
-            "activity_type": activity.type,
+            "activity_type": activity_type_field(activity.type),
             # channelId is caller-chosen text: log it only when it names a channel we know.
             "channel": activity.channel_id if activity.channel_id in CARD_CHANNELS else "other",
             "status": int(status),

@@ -38,6 +38,28 @@ def bot_logger() -> logging.Logger:
     return logging.getLogger(LOGGER_NAME)
 
 
+# Activity types the Bot Framework defines: logged as they are; anything else as "other". The type
+# is caller-chosen text and is logged before authentication: verbatim, one unauthenticated request
+# wrote a 66 KB log line of its own choosing (issue 16, item 2).
+KNOWN_ACTIVITY_TYPES = frozenset(
+    {
+        "message", "contactRelationUpdate", "conversationUpdate", "typing", "endOfConversation", "event",
+        "invoke", "invokeResponse", "deleteUserData", "messageUpdate", "messageDelete", "installationUpdate",
+        "messageReaction", "suggestion", "trace", "handoff", "command", "commandResult", "delay",
+    }
+)
+
+
+def known(value: object, allowed: frozenset[str] | set[str], other: str = "other") -> str:
+    """``value`` if it is one of ``allowed`` (exactly), else ``other``: how a caller-chosen string
+    reaches a log."""
+    return value if isinstance(value, str) and value in allowed else other
+
+
+def activity_type_field(value: object) -> str:
+    return known(value, KNOWN_ACTIVITY_TYPES)
+
+
 def hash_id(value: str | None, salt: str = "") -> str:
     """A stable pseudonym for an id, so logs can be joined without holding the id itself."""
     if not value:
