@@ -22,7 +22,7 @@ DEFAULT_MAX_ENTRIES = 50_000
 
 
 def delivery_key(conversation_id: str, activity_id: str) -> str:
-    return hashlib.sha256(f"{conversation_id}\x00{activity_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{conversation_id}\x00{activity_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class RecentActivities:

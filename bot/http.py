@@ -62,18 +62,27 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 def parse_activity(raw: bytes) -> Activity | web.Response:
-    """The request body as an Activity, or the 400 that says why it is not one.
+    """The request body as an Activity, or the 400 that says why it is not one."""
+    body = parse_body(raw)
+    return body if isinstance(body, web.Response) else activity_from(body)
 
-    The SDK trusts the shape of what it is given: an empty channelId, a mention entity without an
-    id or a non-object channelData each crashed a turn (found by tests/hardening/test_fuzz.py). The Bot Framework protocol requires type, channelId,
-    conversation, from and recipient; everything the SDK reaches into is checked here.
-    """
+
+def parse_body(raw: bytes) -> dict | web.Response:
+    """The request body as a JSON object, or the 400 that says why it is not one."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return error_response(HTTPStatus.BAD_REQUEST, "body is not valid JSON")
     if not isinstance(body, dict):
         return error_response(HTTPStatus.BAD_REQUEST, "body must be a JSON object (an activity)")
+    return body
+
+
+def activity_from(body: dict) -> Activity | web.Response:
+    """The SDK trusts the shape of what it is given: an empty channelId, a mention entity without an
+    id or a non-object channelData each crashed a turn (found by tests/hardening/test_fuzz.py). The Bot Framework protocol requires type, channelId,
+    conversation, from and recipient; everything the SDK reaches into is checked here.
+    """
     problem = activity_shape_problem(body)
     if problem:
         return error_response(HTTPStatus.BAD_REQUEST, problem)
@@ -84,6 +93,26 @@ def parse_activity(raw: bytes) -> Activity | web.Response:
     except Exception:  # noqa: BLE001 - msrest raises several types for wrongly typed fields
         return error_response(HTTPStatus.BAD_REQUEST, "body is not a valid activity")
     return activity
+
+
+def valid_unicode(body: object) -> bool:
+    """False if any string in the parsed body holds a lone UTF-16 surrogate: JSON can escape one
+    (``"\\ud800"``) and ``json.loads`` also lets UTF-8-encoded ones through (surrogatepass), and
+    no UTF-8 encoder accepts the result (hashing one for the log was a 500 before authentication)."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 def _is_text(value: object) -> bool:
@@ -161,12 +190,15 @@ async def messages(request: web.Request) -> web.Response:
         response = error_response(HTTPStatus.BAD_REQUEST, "the request body could not be read")
         response.force_close()
         return response
-    parsed = parse_activity(raw)
+    body = parse_body(raw)
+    if isinstance(body, web.Response):
+        return body
+    parsed = activity_from(body)
     if isinstance(parsed, web.Response):
         return parsed
     activity = parsed
 
-    status, response, outcome = await _process(request, settings, activity)
+    status, response, outcome = await _process(request, settings, activity, valid_unicode(body))
     bot_logger().info(
         "activity",
         extra={
@@ -183,7 +215,9 @@ async def messages(request: web.Request) -> web.Response:
     return response
 
 
-async def _process(request: web.Request, settings: Settings, activity: Activity) -> tuple[int, web.Response, str]:
+async def _process(
+    request: web.Request, settings: Settings, activity: Activity, unicode_ok: bool = True
+) -> tuple[int, web.Response, str]:
     adapter = request.app[ADAPTER]
     bot = request.app[BOT]
     try:
@@ -192,6 +226,10 @@ async def _process(request: web.Request, settings: Settings, activity: Activity)
         )
     except AuthenticationFailed:
         return 401, error_response(HTTPStatus.UNAUTHORIZED, "unauthorized"), "unauthorized"
+    if not unicode_ok:
+        # Told only to an authenticated caller (401 first): a lone surrogate cannot be stored,
+        # hashed or sent back, so the turn does not run at all.
+        return 400, error_response(HTTPStatus.BAD_REQUEST, "activity contains invalid Unicode (a lone surrogate)"), "invalid_unicode"
 
     allowed_channels = settings.channels_allowed()
     if allowed_channels and activity.channel_id not in allowed_channels:

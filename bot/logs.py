@@ -64,7 +64,9 @@ def hash_id(value: str | None, salt: str = "") -> str:
     """A stable pseudonym for an id, so logs can be joined without holding the id itself."""
     if not value:
         return "-"
-    return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()[:16]
+    # surrogatepass: an id is caller-chosen and JSON can carry a lone surrogate ("\ud800"), which
+    # plain UTF-8 cannot encode; hashing it must not fail (it was a 500 before authentication).
+    return hmac.new(salt.encode("utf-8", "surrogatepass"), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
 def safe_error_fields(error: BaseException) -> dict:
