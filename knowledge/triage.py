@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
@@ -27,10 +28,14 @@ from rapidfuzz.process import extract, extractOne
 
 from knowledge.models import Review, Strict
 
+if TYPE_CHECKING:  # the second layer imports scikit-learn; triage loads it only when asked
+    from knowledge.emergency_model import EmergencyModel
+
 DEFAULT_RULES_PATH = Path(__file__).parent / "content" / "triage.yaml"
 
 # Longest text triaged (Teams allows about 28 KB a message): an alarm at the end of a long message
-# is still found, and the work per message stays bounded.
+# is still found, and the work per message stays bounded. Every step is linear in the length
+# (bench/bench_triage.py prints the cost per KB from 1 KB to 30 KB).
 MAX_TRIAGE_CHARS = 30_000
 
 Intent = Literal[
@@ -58,6 +63,7 @@ _MACRO = re.compile(r"<([a-z_]+)>")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHES = re.compile(r"[\u2018\u2019\u02bc\u0060\u00b4]")
 _TRIPLE_LETTER = re.compile(r"([a-z])\1{2,}")
+_SPACE = re.compile(" ")
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -77,7 +83,19 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@((?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,})")
 _PHONE = re.compile(r"(?<![\d+])(?:\+\s?44|0044|0)[\d\s\-().]{7,16}\d(?!\d)")
 _CAPITALISED = re.compile(r"\b[A-Z][a-z][A-Za-z'\-]*\b")
 _AGE_AFTER = re.compile(r"\s*[,(]\s*(?:aged?\s*)?\d{1,2}\b")
-_SENTENCE_START = re.compile(r"(?:^|[.!?\n:;]\s*|[\"(]\s*)$")
+_SENTENCE_ENDS = frozenset('.!?\n:;"(')
+
+
+def _at_sentence_start(raw: str, position: int) -> bool:
+    """Does ``position`` start a sentence (the text, or a line, or after . ! ? : ; " or ( and any
+    spaces)? Looks back only over the spaces before it: linear over a whole message, where
+    searching the text before every capitalised word was quadratic (4 s for 30 KB)."""
+    i = position
+    while i > 0 and raw[i - 1].isspace():
+        if raw[i - 1] == "\n":
+            return True
+        i -= 1
+    return i == 0 or raw[i - 1] in _SENTENCE_ENDS
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,17 +125,39 @@ class _NormaliseSpec(Strict):
     typo_exceptions: tuple[str, ...]
 
 
+class _CriterionSpec(Strict):
+    """One group of alarm phrases and the verified criterion it serves (see triage.yaml)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    criterion: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    status: Literal["verified", "unconfirmed"]
+    needs_harm: bool = False
+    weak: tuple[str, ...] = ()
+    strong: tuple[str, ...] = ()
+
+
 class _EmergencySpec(Strict):
     window_words: int = Field(ge=1, le=60)
     immediacy_strong: tuple[str, ...]
     immediacy_weak: tuple[str, ...]
     harm: tuple[str, ...]
-    standalone_weak: tuple[str, ...]
-    standalone_strong: tuple[str, ...]
+    criteria: tuple[_CriterionSpec, ...] = Field(min_length=1)
     ignore_immediacy_in: tuple[str, ...]
     negations: tuple[str, ...]
     general_question: tuple[str, ...]
     past: tuple[str, ...]
+
+    @field_validator("criteria")
+    @classmethod
+    def _distinct_criteria(cls, value: tuple[_CriterionSpec, ...]) -> tuple[_CriterionSpec, ...]:
+        ids = [c.id for c in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"criterion ids must be distinct: {ids}")
+        empty = [c.id for c in value if not (c.weak or c.strong)]
+        if empty:
+            raise ValueError(f"criteria without any phrase: {empty}")
+        return value
 
 
 class _WrongTermSpec(Strict):
@@ -335,13 +375,26 @@ def _raw(patterns: tuple[str, ...], *, ignore_case: bool = True) -> re.Pattern[s
 
 
 @dataclass(frozen=True)
+class _Criterion:
+    id: str
+    weak: _Words
+    strong: _Words
+    needs_harm: bool
+
+
+@dataclass(frozen=True)
 class _EmergencyRules:
     window_words: int
     immediacy_strong: _Words
     immediacy_weak: _Words
     harm: _Words
-    standalone_weak: _Words
-    standalone_strong: _Words
+    # every criterion's phrases in four alternations (one pass each), and each group on its own
+    # (only to say which criterion fired, for a reviewer or the eval)
+    weak: _Words
+    strong: _Words
+    weak_with_harm: _Words
+    strong_with_harm: _Words
+    criteria: tuple[_Criterion, ...]
     ignore_immediacy_in: _Words
     negations: _Words
     general_question: _Words
@@ -428,6 +481,11 @@ class TriageRules:
     referral_topic: _Words
     specific_services: _Words
     identifying: _IdentifyingRules
+    #: the second, recall-oriented layer (``knowledge.emergency_model``); None: the rules alone
+    model: "EmergencyModel | None" = None
+
+    def with_model(self, model: "EmergencyModel | None") -> "TriageRules":
+        return replace(self, model=model)
 
 
 def _build_rules(spec: TriageFile) -> TriageRules:
@@ -443,8 +501,13 @@ def _build_rules(spec: TriageFile) -> TriageRules:
         immediacy_strong=_words(e.immediacy_strong, vocab),
         immediacy_weak=_words(e.immediacy_weak, vocab),
         harm=_words(e.harm, vocab),
-        standalone_weak=_words(e.standalone_weak, vocab),
-        standalone_strong=_words(e.standalone_strong, vocab),
+        weak=_words([p for c in e.criteria if not c.needs_harm for p in c.weak], vocab),
+        strong=_words([p for c in e.criteria if not c.needs_harm for p in c.strong], vocab),
+        weak_with_harm=_words([p for c in e.criteria if c.needs_harm for p in c.weak], vocab),
+        strong_with_harm=_words([p for c in e.criteria if c.needs_harm for p in c.strong], vocab),
+        criteria=tuple(
+            _Criterion(c.id, _words(c.weak, vocab), _words(c.strong, vocab), c.needs_harm) for c in e.criteria
+        ),
         ignore_immediacy_in=_words(e.ignore_immediacy_in, vocab),
         negations=_words(e.negations, vocab),
         general_question=_words(e.general_question, vocab),
@@ -626,6 +689,8 @@ class Triage:
     intent: Intent | None
     identifying_details: bool
     choice_number: int | None
+    #: which layer raised the alarm: "rules", "model", both, or () (flags only, never text)
+    emergency_by: tuple[str, ...] = ()
 
 
 _NOTHING = Triage(emergency=False, wrong_terms=(), intent=None, identifying_details=False, choice_number=None)
@@ -643,9 +708,14 @@ def triage(text: str, rules: TriageRules) -> Triage:
     if _TRIPLE_LETTER.search(raw.casefold()):  # "heeelp": also try "help"
         variants.append(_correct_typos(normalise_text(raw, rules.words, collapse_to=1), rules.typos))
 
-    emergency = any(_is_emergency(v, rules.emergency) for v in variants)
+    by: list[str] = []
+    if any(_is_emergency(v, rules.emergency) for v in variants):
+        by.append("rules")
+    if rules.model is not None and rules.model.alarm(raw):
+        by.append("model")
     return Triage(
-        emergency=emergency,
+        emergency=bool(by),
+        emergency_by=tuple(by),
         wrong_terms=_wrong_terms(normal, rules),
         intent=_intent(variants, rules),
         identifying_details=_has_identifying_details(raw, rules.identifying),
@@ -655,10 +725,6 @@ def triage(text: str, rules: TriageRules) -> Triage:
 
 # --------------------------------------------------------------------------------------------
 # Emergency
-
-
-def _token_index(text: str, position: int) -> int:
-    return text.count(" ", 0, position)
 
 
 def _correct_typos(text: str, typos: _Typos) -> str:
@@ -679,44 +745,109 @@ def _correct_typos(text: str, typos: _Typos) -> str:
     return " ".join(out) if changed else text
 
 
+_NEGATED_BEFORE = re.compile(r"(?:^|\s)(?:not|never|no longer|hardly|barely)\s*$")
+
+
+class _Spans:
+    """Non-overlapping spans (as ``finditer`` gives them, in order), asked about in O(log n).
+
+    With ``unless_negated``, a span right after "not"/"never" does not count: "does not feel safe
+    at home" holds the negation "feel safe at home", and is the opposite of it.
+    """
+
+    def __init__(self, words: _Words, text: str, *, unless_negated: bool = False) -> None:
+        spans = [m.span() for m in words.finditer(text)]
+        if unless_negated:
+            spans = [(a, b) for a, b in spans if not _NEGATED_BEFORE.search(text, max(0, a - 12), a)]
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+
+    def contains(self, start: int, end: int) -> bool:
+        """Does one span hold all of [start, end)?"""
+        i = bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ends[i] >= end
+
+    def cancels(self, start: int, end: int) -> bool:
+        """Does a span overlap [start, end) from outside it? (A span inside the phrase, like
+        "feel safe" inside "does not feel safe", is part of what the phrase says.)"""
+        i = bisect_right(self.ends, start)
+        while i < len(self.starts) and self.starts[i] < end:
+            if self.starts[i] < start or self.ends[i] > end:
+                return True
+            i += 1
+        return False
+
+
+def _near(first: list[int], second: list[int], distance: int) -> bool:
+    """Is some item of ``first`` within ``distance`` of some item of sorted ``second``?"""
+    if not first or not second:
+        return False
+    for a in first:
+        i = bisect_left(second, a - distance)
+        if i < len(second) and second[i] <= a + distance:
+            return True
+    return False
+
+
 def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
+    """The rules' alarm (see the head of the ``emergency`` section of triage.yaml).
+
+    Linear in the message: every pattern list is one pass of one regex, word positions come from
+    one list of the spaces, and "near" is a binary search, never a pair of nested loops.
+    """
     text = normal
-    if rules.negations.regex is not None:
-        text = rules.negations.regex.sub(" ", text)
-        text = " ".join(text.split())
     if not text:
         return False
-    if rules.standalone_strong.search(text):
+    if rules.strong.search(text):
         return True
+    negated = _Spans(rules.negations, text, unless_negated=True)
+    spaces = [m.start() for m in _SPACE.finditer(text)]
 
-    ignored = [m.span() for m in rules.ignore_immediacy_in.finditer(text)]
-
-    def live_positions(words: _Words) -> list[int]:
+    def positions(words: _Words, ignored: _Spans | None = None) -> list[int]:
         found = []
         for match in words.finditer(text):
             start, end = match.span()
-            if any(s <= start and end <= e for s, e in ignored):
+            if negated.contains(start, end) or (ignored is not None and ignored.contains(start, end)):
                 continue
-            found.append(_token_index(text, start))
+            found.append(bisect_left(spaces, start))  # the word's index in the message
         return found
 
-    harms = [_token_index(text, m.start()) for m in rules.harm.finditer(text)]
-    strong = live_positions(rules.immediacy_strong)
+    harms = positions(rules.harm)
+    if harms and rules.strong_with_harm.search(text):
+        return True
+    ignored = _Spans(rules.ignore_immediacy_in, text)
+    strong = positions(rules.immediacy_strong, ignored)
     window = rules.window_words
-    if harms and strong and any(abs(s - h) <= 2 * window for s in strong for h in harms):
+    if _near(strong, harms, 2 * window):
         return True
     # Two separate signs of "now" ("she is with him right now", "he is outside school waiting
     # for her") are an alarm even when no harm word is typed.
-    if any(0 < abs(a - b) <= window for i, a in enumerate(strong) for b in strong[i + 1 :]):
+    if any(0 < b - a <= window for a, b in zip(strong, strong[1:])):
         return True
 
-    weak_signal = bool(rules.standalone_weak.search(text))
+    def weak_phrase(words: _Words) -> bool:
+        return any(not negated.cancels(*m.span()) for m in words.finditer(text))
+
+    weak_signal = weak_phrase(rules.weak) or (bool(harms) and weak_phrase(rules.weak_with_harm))
     if not weak_signal and harms:
-        weak = live_positions(rules.immediacy_weak)
-        weak_signal = any(abs(w - h) <= window for w in weak for h in harms)
+        weak_signal = _near(positions(rules.immediacy_weak, ignored), harms, window)
     if not weak_signal:
         return False
     return not (rules.general_question.search(text) or rules.past.search(text))
+
+
+def emergency_criteria(text: str, rules: TriageRules) -> tuple[str, ...]:
+    """The criterion groups whose phrases are in the message (ids only), for a reviewer or the
+    eval: which verified criterion a message was matched to. Not used to decide the alarm."""
+    if not isinstance(text, str):
+        return ()
+    normal = _correct_typos(normalise_text(unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS], rules.words), rules.typos)
+    return tuple(c.id for c in rules.emergency.criteria if c.weak.search(normal) or c.strong.search(normal))
+
+
+def rules_alarm(text: str, rules: TriageRules) -> bool:
+    """The rules' alarm alone (the first layer), as ``triage`` reads it."""
+    return "rules" in triage(text, rules.with_model(None)).emergency_by
 
 
 # --------------------------------------------------------------------------------------------
@@ -938,7 +1069,7 @@ def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
         raw = rules.known_names.sub(lambda m: "the" + " " * (len(m.group(0)) - 3), raw)
     matches = list(_CAPITALISED.finditer(raw))
     capitalised_function_words = sum(
-        1 for m in matches if m.group(0) in rules.function_words and _SENTENCE_START.search(raw[: m.start()]) is None
+        1 for m in matches if m.group(0) in rules.function_words and not _at_sentence_start(raw, m.start())
     )
     if capitalised_function_words >= 2:
         return False, False
@@ -950,8 +1081,8 @@ def _names(raw: str, rules: _IdentifyingRules) -> tuple[bool, bool]:
         word = match.group(0)
         bare = word[:-2] if word.endswith("'s") else word
         is_candidate = word not in rules.not_names and bare not in rules.not_names
-        at_start = _SENTENCE_START.search(raw[: match.start()]) is not None
-        adjacent = raw[previous_end : match.start()] == " "
+        at_start = _at_sentence_start(raw, match.start())
+        adjacent = match.start() == previous_end + 1 and raw[previous_end] == " "
         if is_candidate and adjacent and previous_was_name and not _named_as_staff(raw, previous_start, rules):
             return True, True
         if is_candidate and (not at_start or _AGE_AFTER.match(raw, match.end())):

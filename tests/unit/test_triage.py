@@ -418,7 +418,7 @@ def test_the_result_carries_flags_only_never_the_message(rules: TriageRules) -> 
     text = "Jade Smith dob 04/05/2012 lives at 3 Hill Road, her mobile 07700 900123, found child porn"
     found = triage(text, rules)
     assert [f.name for f in dataclasses.fields(Triage)] == [
-        "emergency", "wrong_terms", "intent", "identifying_details", "choice_number",
+        "emergency", "wrong_terms", "intent", "identifying_details", "choice_number", "emergency_by",
     ]  # fmt: skip
     assert found.identifying_details
     for value in dataclasses.astuple(found):

@@ -63,7 +63,7 @@ def test_yes_and_no_in_the_file_stay_words(tmp_path: Path) -> None:
 def test_a_reviewer_can_add_a_phrase_without_touching_code(tmp_path: Path) -> None:
     before = load_triage_rules()
     assert not triage("the kid is in peril", before).emergency
-    path = _write_variant(tmp_path, "  standalone_weak:", "    - in peril")
+    path = _write_variant(tmp_path, "        - urgent help", "        - in peril")
     assert triage("the kid is in peril", load_triage_rules(path)).emergency
 
 
