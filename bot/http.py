@@ -20,6 +20,7 @@ import asyncio
 import json
 import time
 from http import HTTPStatus
+from urllib.parse import urlparse
 
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import ContentEncodingError
@@ -235,6 +236,9 @@ async def _process(
     if allowed_channels and activity.channel_id not in allowed_channels:
         return 403, error_response(HTTPStatus.FORBIDDEN, "channel not allowed"), "channel_refused"
     expect_replies = activity.delivery_mode == DeliveryModes.expect_replies
+    if expect_replies and activity.service_url and urlparse(activity.service_url).scheme not in ("http", "https"):
+        # Nothing is sent there, but the SDK would echo it back in every reply's serviceUrl.
+        return 400, error_response(HTTPStatus.BAD_REQUEST, "serviceUrl must be an http(s) URL"), "service_url_refused"
     if not expect_replies and not settings.service_url_allowed(activity.service_url):
         return 400, error_response(HTTPStatus.BAD_REQUEST, "serviceUrl missing or not allowed"), "service_url_refused"
 

@@ -17,15 +17,19 @@ Any failure is an ``OutboundError`` whose message is a reason code, never a payl
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver
 from botbuilder.schema import Activity, ResourceResponse
 from botframework.connector.auth import AuthenticationConstants, ServiceClientCredentialsFactory
 
@@ -38,6 +42,29 @@ TOKEN_REUSE_SECONDS = 5 * 60  # channel tokens live for an hour; msal caches the
 
 class OutboundError(Exception):
     """A reply could not be delivered. ``str(error)`` is a reason code, safe to log."""
+
+
+class AddressRefused(OSError):
+    """A reply would have connected to a private, loopback or link-local address."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EACCES, "address refused by policy")
+
+
+def address_guard(settings: Settings) -> Callable[[AddrInfoType], socket.socket]:
+    """aiohttp's socket factory for replies: every address a reply connects to (an IP in the URL,
+    or whatever its name resolved to, each time it is resolved) must pass
+    ``Settings.reply_address_allowed`` (public only with credentials, loopback only without). This
+    is the check after DNS: a name that resolves to 169.254.169.254 or 10.x is refused here, at
+    connect time, before a socket exists."""
+
+    def make_socket(addr_info: AddrInfoType) -> socket.socket:
+        family, type_, proto, _, address = addr_info
+        if family not in (socket.AF_INET, socket.AF_INET6) or not settings.reply_address_allowed(str(address[0])):
+            raise AddressRefused()
+        return socket.socket(family=family, type=type_, proto=proto)
+
+    return make_socket
 
 
 @dataclass(frozen=True)
@@ -83,8 +110,10 @@ class OutboundReplies:
         settings: Settings,
         credentials_factory: ServiceClientCredentialsFactory | None = None,
         limits: OutboundLimits | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.settings = settings
+        self.resolver = resolver  # None: aiohttp's own (the system's DNS)
         self.credentials_factory = credentials_factory
         self.limits = limits or OutboundLimits()
         self._session: aiohttp.ClientSession | None = None
@@ -135,7 +164,14 @@ class OutboundReplies:
         if self._session is None or self._session.closed:
             limits = self.limits
             connector = aiohttp.TCPConnector(
-                limit=limits.total_connections, limit_per_host=0, keepalive_timeout=60
+                limit=limits.total_connections,
+                limit_per_host=0,
+                keepalive_timeout=60,
+                resolver=self.resolver,
+                # Anonymous mode replies only to loopback; with credentials, only to public
+                # addresses: checked by URL (Settings.service_url_allowed) and again here, by
+                # the address each connection is really made to.
+                socket_factory=address_guard(self.settings),
             )
             timeout = aiohttp.ClientTimeout(
                 total=limits.total_timeout_seconds, sock_connect=limits.connect_timeout_seconds
@@ -200,6 +236,8 @@ class OutboundReplies:
             except OutboundError:
                 raise
             except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                if isinstance(getattr(error, "os_error", None), AddressRefused):
+                    raise OutboundError("service_url_address_refused") from None
                 raise OutboundError(f"channel_unreachable_{type(error).__name__}") from None
             await asyncio.sleep(delay)
         raise OutboundError("channel_throttled")  # pragma: no cover - the loop returns or raises

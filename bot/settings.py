@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -23,6 +24,51 @@ APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
 STORAGE_KINDS = ("memory", "blob", "cosmos")
 ENVIRONMENTS = ("local", "production")
 LOOPBACK_HOSTS = ("localhost",)
+
+# Where Teams' Bot Connector lives: the serviceUrl hosts Microsoft documents for Teams (the
+# Microsoft 365 Agents SDK's TeamsServiceEndpoints: public cloud, GCC, GCC High, DoD). Production
+# uses these when BOT_ALLOWED_SERVICE_URL_HOSTS is not set; a host matches itself and its
+# subdomains. Regional serviceUrls (…/uk/, …/emea/, …/amer/) share smba.trafficmanager.net.
+DEFAULT_TEAMS_SERVICE_URL_HOSTS = frozenset(
+    {
+        "smba.trafficmanager.net",
+        "smba.infra.gcc.teams.microsoft.com",
+        "smba.infra.gov.teams.microsoft.us",
+        "smba.infra.dod.teams.microsoft.us",
+    }
+)
+
+
+def as_ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` names by itself (no DNS), or None for a name. Includes the shorthand
+    forms the C resolver accepts as IPv4 ("127.1", "0x7f.1", "2130706433")."""
+    host = (host or "").strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefxABCDEFX." for c in host) and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def is_public_address(address: str) -> bool:
+    """True for an address on the public internet; False for private, loopback, link-local
+    (169.254.169.254, the cloud metadata service), shared, reserved, multicast or unspecified
+    ones, IPv4-mapped IPv6 included. Not an address at all: False."""
+    ip = as_ip_address(address)
+    if ip is None:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def is_ip_literal(host: str) -> bool:
+    return as_ip_address(host) is not None
 
 
 def is_loopback_host(host: str) -> bool:
@@ -220,7 +266,31 @@ class Settings:
             return is_loopback_host(parsed.hostname)
         if parsed.scheme != "https":
             return False
-        if not self.allowed_service_url_hosts:
+        host = parsed.hostname.lower().rstrip(".")
+        # An address written into the URL must be a public one; a name is checked again by the
+        # address it resolves to, when the reply connects (bot.outbound.refuse_private_addresses).
+        if is_ip_literal(host) and not is_public_address(host):
+            return False
+        if host in LOOPBACK_HOSTS or host.endswith(".localhost"):
+            return False
+        hosts = self.service_url_hosts()
+        if not hosts:
             return True
-        host = parsed.hostname.lower()
-        return any(host == allowed or host.endswith("." + allowed) for allowed in self.allowed_service_url_hosts)
+        return any(host == allowed or host.endswith("." + allowed) for allowed in hosts)
+
+    def reply_address_allowed(self, address: str) -> bool:
+        """Whether a reply may connect to this IP address (checked as each connection is made,
+        after DNS): loopback only in anonymous mode, public addresses only with credentials."""
+        ip = as_ip_address(address)
+        if ip is None:
+            return False
+        if self.anonymous:
+            return ip.is_loopback or (isinstance(ip, ipaddress.IPv6Address) and bool(ip.ipv4_mapped) and ip.ipv4_mapped.is_loopback)
+        return is_public_address(address)
+
+    def service_url_hosts(self) -> frozenset[str]:
+        """The serviceUrl hosts replies may go to: BOT_ALLOWED_SERVICE_URL_HOSTS, else in
+        production Teams' own hosts (DEFAULT_TEAMS_SERVICE_URL_HOSTS); empty = any public host."""
+        if self.allowed_service_url_hosts:
+            return frozenset(host.lower().rstrip(".") for host in self.allowed_service_url_hosts)
+        return DEFAULT_TEAMS_SERVICE_URL_HOSTS if self.environment == "production" else frozenset()

@@ -19,6 +19,8 @@ from botbuilder.core import ActivityHandler, ConversationState, MessageFactory, 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
+
 from bot.adapter import build_adapter
 from bot.http import ADAPTER, BOT, KNOWLEDGE, SETTINGS, STORAGE, add_routes
 from bot.serving import HardenedAppRunner, ServerLimits
@@ -249,3 +251,22 @@ async def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0, half_cl
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+class LocalChannelCredentials(ServiceClientCredentialsFactory):
+    """The bot's outbound credentials with a fixed channel token: stands in for Microsoft's login
+    endpoint (which cannot run here), so a reply gets as far as connecting to its serviceUrl.
+    Inbound validation of ``APP_ID`` is unchanged (the SDK asks ``is_valid_app_id``)."""
+
+    class Credentials(AppCredentials):
+        def get_access_token(self, force_refresh: bool = False) -> str:
+            return "local-channel-token"
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return app_id == APP_ID
+
+    async def is_authentication_disabled(self) -> bool:
+        return False
+
+    async def create_credentials(self, app_id, oauth_scope, login_endpoint, validate_authority):
+        return self.Credentials(app_id=APP_ID, channel_auth_tenant="tenant-test", oauth_scope=oauth_scope)

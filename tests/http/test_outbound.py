@@ -190,6 +190,9 @@ class LoopbackChannelSettings(Settings):
     def service_url_allowed(self, service_url):
         return (service_url or "").startswith("http://127.0.0.1:")
 
+    def reply_address_allowed(self, address):
+        return address == "127.0.0.1"
+
 
 async def test_replies_carry_the_channel_token(channel):
     settings = LoopbackChannelSettings(app_id="bot-app", app_password="pw", app_type="SingleTenant", app_tenant_id="tenant-test")
