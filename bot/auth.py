@@ -217,10 +217,15 @@ class GuardedAuthentication(BotFrameworkAuthentication):
         self._auth_required = auth_required
 
     async def authenticate_request(self, activity: Activity, auth_header: str | None) -> AuthenticateRequestResult:
-        if not auth_header:
-            if self._auth_required:
-                raise AuthenticationFailed("missing_token")
+        if not self._auth_required:
+            # Anonymous local mode trusts no token and checks none: handing one to the SDK made it
+            # fetch Microsoft's OpenID metadata for any token claiming a Microsoft issuer (issue
+            # 16, item 5). In this mode nothing leaves the machine; the header is ignored.
+            if auth_header:
+                bot_logger().info("token_ignored", extra={"outcome": "anonymous_mode_token_ignored"})
             auth_header = None  # the SDK's anonymous path; "" would be read as a bad token
+        elif not auth_header:
+            raise AuthenticationFailed("missing_token")
         try:
             result = await self._inner.authenticate_request(activity, auth_header)
         except asyncio.CancelledError:
