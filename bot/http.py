@@ -55,11 +55,35 @@ def error_response(status: HTTPStatus, message: str) -> web.Response:
     return web.json_response({"error": message}, status=int(status))
 
 
-def tenant_of(activity: Activity) -> str | None:
-    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+def tenant_ids(body: dict) -> tuple[str | None, str | None]:
+    """The tenant the activity names in channelData.tenant.id and in conversation.tenantId, read
+    from the JSON itself: the SDK's ConversationAccount maps ``tenant_id`` to "tenantID", so the
+    "tenantId" Teams sends never reaches it (issue 16, item 6). Lower-cased: tenant ids are GUIDs."""
+    channel_data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
     tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
-    tenant_id = tenant.get("id") or (activity.conversation.tenant_id if activity.conversation else None)
-    return tenant_id if isinstance(tenant_id, str) else None
+    conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else {}
+    found = (tenant.get("id"), conversation.get("tenantId"))
+    return tuple(value.strip().lower() if isinstance(value, str) and value.strip() else None for value in found)
+
+
+def tenant_of(body: dict) -> str | None:
+    """The activity's tenant, or None if it names none, or two that disagree."""
+    from_channel_data, from_conversation = tenant_ids(body)
+    if from_channel_data and from_conversation and from_channel_data != from_conversation:
+        return None
+    return from_channel_data or from_conversation
+
+
+def tenant_refused(settings: Settings, body: dict) -> bool:
+    """Refused when the two places disagree, or an allow-list is set and the tenant is not on it
+    (compared case-insensitively)."""
+    from_channel_data, from_conversation = tenant_ids(body)
+    if from_channel_data and from_conversation and from_channel_data != from_conversation:
+        return True
+    if not settings.allowed_tenants:
+        return False
+    tenant = from_channel_data or from_conversation
+    return tenant is None or tenant not in {allowed.strip().lower() for allowed in settings.allowed_tenants}
 
 
 def parse_activity(raw: bytes) -> Activity | web.Response:
@@ -199,12 +223,12 @@ async def messages(request: web.Request) -> web.Response:
         return parsed
     activity = parsed
 
-    status, response, outcome = await _process(request, settings, activity, valid_unicode(body))
+    status, response, outcome = await _process(request, settings, activity, body, valid_unicode(body))
     bot_logger().info(
         "activity",
         extra={
             "conversation": hash_id(activity.conversation.id, settings.log_salt),
-            "tenant": hash_id(tenant_of(activity), settings.log_salt),
+            "tenant": hash_id(tenant_of(body), settings.log_salt),
             "activity_type": activity_type_field(activity.type),
             # channelId is caller-chosen text: log it only when it names a channel we know.
             "channel": activity.channel_id if activity.channel_id in CARD_CHANNELS else "other",
@@ -217,7 +241,7 @@ async def messages(request: web.Request) -> web.Response:
 
 
 async def _process(
-    request: web.Request, settings: Settings, activity: Activity, unicode_ok: bool = True
+    request: web.Request, settings: Settings, activity: Activity, body: dict, unicode_ok: bool = True
 ) -> tuple[int, web.Response, str]:
     adapter = request.app[ADAPTER]
     bot = request.app[BOT]
@@ -251,8 +275,7 @@ async def _process(
         body = {"activities": []} if expect_replies else {"duplicate": True}
         return 200, web.json_response(body), "duplicate"
 
-    tenant = tenant_of(activity)
-    refused = bool(settings.allowed_tenants) and tenant not in settings.allowed_tenants
+    refused = tenant_refused(settings, body)
     turn: list[TurnContext] = []
 
     async def logic(context: TurnContext) -> None:
