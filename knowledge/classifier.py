@@ -22,11 +22,8 @@ stopwords dropped, suffixes folded), for training and prediction alike.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
-import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -39,6 +36,8 @@ from scipy.sparse import hstack  # scikit-learn's own dependency
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from knowledge.artefacts import cached, content_key
 
 #: The label of the class of messages the bot is not for.
 OUT_OF_SCOPE = "(out of scope)"
@@ -216,38 +215,21 @@ def trained_classifier(
     settings: ClassifierSettings | None = None,
     cache_dir: Path | None = None,
 ) -> IntentClassifier:
-    """Train, or load the model trained on exactly this data before (from ``cache_dir``).
+    """Train, or load the model trained on exactly this data before: from the build folder
+    (``make`` and the Docker build fill it, see ``knowledge.artefacts``) or from ``cache_dir``.
 
     The file is named by a hash of the training texts, labels, settings and library version, so
     any change to the content trains afresh; an unreadable or foreign file is ignored and
     replaced. The cache holds only what was learned from the content files, never a message.
-    Without a writable ``cache_dir`` it simply trains.
+    Without a writable ``cache_dir`` (and no built model for this content) it simply trains.
     """
     s = settings or ClassifierSettings()
-    if cache_dir is None:
-        return IntentClassifier.train(texts, labels, s)
-    key = json.dumps([list(texts), list(labels), asdict(s), sklearn.__version__, MODEL_FORMAT])
-    path = cache_dir / f"classifier-{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
-    try:
-        return IntentClassifier.load(path, s)
-    except Exception:  # noqa: BLE001 - missing, truncated, foreign or damaged: train instead
-        pass
-    classifier = IntentClassifier.train(texts, labels, s)
-    try:
-        classifier.save(path)
-        _prune(cache_dir, keep=path)
-    except OSError:
-        pass  # a read-only disk costs start-up time, nothing else
-    return classifier
-
-
-#: Models for other content are removed once this old (each is ~20 MB; a model still in use by
-#: another process is younger, or is simply trained again).
-STALE_AFTER_SECONDS = 24 * 60 * 60
-
-
-def _prune(cache_dir: Path, keep: Path) -> None:
-    cutoff = time.time() - STALE_AFTER_SECONDS
-    for old in cache_dir.glob("classifier-*.npz"):
-        if old != keep and old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    key = content_key(list(texts), list(labels), asdict(s), sklearn.__version__, MODEL_FORMAT)
+    return cached(
+        "classifier",
+        key,
+        build=lambda: IntentClassifier.train(texts, labels, s),
+        load=lambda path: IntentClassifier.load(path, s),
+        save=lambda classifier, path: classifier.save(path),
+        cache_dir=cache_dir,
+    )
