@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -22,18 +23,18 @@ import yaml
 
 from knowledge.faq import SERVICE_IDS, ContentError, Faq, load_faq
 from knowledge.matcher import FaqMatcher
+from knowledge.models import REFERENCE_CITATION, REFERENCE_CITATION_FORMS
 
 CONTENT_DIR = Path(__file__).parent / "content"
-#: The shared reference the content cites: ``../shared/reference`` beside the repository (CI keeps
-#: a copy beside the clone).
-REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+#: The shared folder (the OCSA briefing and the reference the content cites): ``$SHARED_DIR``, by
+#: default ``../shared`` beside the repository. Without it the citation checks and the tests that
+#: compare the directory with the reference are skipped, with a note (CI fails on those skips).
+SHARED_DIR = Path(os.environ.get("SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
+REFERENCE_DIR = SHARED_DIR / "reference"
 
 #: A citation of the shared reference anywhere in a content file.
 _CITATION = re.compile(r"(?<![\w.-])(?P<document>guidance\.md|contacts\.yaml|practice\.md)#(?P<anchor>[A-Za-z0-9_-]+)")
 
-#: Citations of the shared reference: ``contacts.yaml#<service id>``, ``guidance.md#<slug>`` or
-#: ``practice.md#<topic id>`` (practice.md's headings start with the id it is cited by).
-_REFERENCE = re.compile(r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+|practice\.md#[a-z0-9-]+)$")
 
 #: Contact details that must not appear in answer text (999 and 101 are allowed: they are the
 #: emergency and non-emergency police numbers everyone must be able to read at a glance).
@@ -92,11 +93,11 @@ def check_citations(faq: Faq, report: Report) -> None:
                     )
                 cited.add(source.briefing)
             elif source.reference:
-                found = _REFERENCE.match(source.reference)
+                found = REFERENCE_CITATION.match(source.reference)
                 if not found:
                     report.errors.append(
                         f"faq.yaml entry {entry.id}: reference {source.reference!r} is not "
-                        "'contacts.yaml#<service id>', 'guidance.md#<heading slug>' or 'practice.md#<topic id>'"
+                        + REFERENCE_CITATION_FORMS
                     )
                 elif found.group("service") and found.group("service") not in SERVICE_IDS:
                     report.errors.append(

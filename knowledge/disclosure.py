@@ -22,6 +22,7 @@ from pydantic import field_validator, model_validator
 from rapidfuzz.distance import OSA
 
 from knowledge.models import Review, Source, Strict, load_yaml_model
+from knowledge.models import REFERENCE_CITATION, REFERENCE_CITATION_FORMS
 
 CONTENT_DIR = Path(__file__).parent / "content"
 FLOW_FILE = "disclosure.yaml"
@@ -29,7 +30,6 @@ UK_TIME = ZoneInfo("Europe/London")
 
 #: Control ids the dialog acts on. Their wording is content; their meaning is code.
 CONTROL_IDS = ("back", "restart", "cancel", "help")
-_REFERENCE = re.compile(r"^(?:contacts\.yaml#[a-z_]+|guidance\.md#[a-z0-9-]+)$")
 
 
 class FlowContentError(ValueError):
@@ -376,11 +376,8 @@ def _validate_graph(content: FlowFile, section_ids: set[str]) -> list[str]:
         for source in cited:
             if source.briefing and source.briefing not in section_ids:
                 problems.append(f"step {step.id}: unknown briefing section {source.briefing!r}")
-            if source.reference and not _REFERENCE.match(source.reference):
-                problems.append(
-                    f"step {step.id}: reference {source.reference!r} is not "
-                    "'contacts.yaml#<service id>' or 'guidance.md#<heading slug>'"
-                )
+            if source.reference and not REFERENCE_CITATION.match(source.reference):
+                problems.append(f"step {step.id}: reference {source.reference!r} is not " + REFERENCE_CITATION_FORMS)
     reachable: set[str] = set()
     frontier = [content.start]
     while frontier:

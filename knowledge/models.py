@@ -6,11 +6,20 @@ Pydantic does the schema validation (``make check-content``); nothing here knows
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, HttpUrl, ValidationError, model_validator
+
+
+#: How content cites the shared reference: ``contacts.yaml#<service id>``, ``guidance.md#<heading
+#: slug>`` or ``practice.md#<topic id>``. One pattern for the FAQ check and the guide's loader.
+REFERENCE_CITATION = re.compile(
+    r"^(?:contacts\.yaml#(?P<service>[a-z_]+)|guidance\.md#[a-z0-9-]+|practice\.md#[a-z0-9-]+)$"
+)
+REFERENCE_CITATION_FORMS = "'contacts.yaml#<service id>', 'guidance.md#<heading slug>' or 'practice.md#<topic id>'"
 
 
 class Strict(BaseModel):

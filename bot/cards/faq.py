@@ -69,6 +69,8 @@ def answer_reply(entry: FaqEntry, faq: Faq, service_lines: list[str] | None = No
     line = source_line(entry, faq)
     if line:
         body.append(text_block(line, is_subtle=True, size="Small", spacing="Medium"))
+    reviewed = entry.review.last_reviewed
+    body.append(text_block(f"Last reviewed {reviewed.day} {reviewed:%B %Y}.", is_subtle=True, size="Small"))
     related = [faq.entry(rid) for rid in entry.related]
     related_entries = [e for e in related if e is not None][:MAX_RELATED]
     if related_entries:
