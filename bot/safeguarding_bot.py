@@ -11,7 +11,9 @@ Order matters and is the safety contract of the bot:
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -23,7 +25,14 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.cards import faq as faq_cards
 from bot.cards import referrals as referral_cards
 from bot.cards.common import Reply
-from bot.cards.general import disclosure_maybe_reply, help_reply, welcome_reply
+from bot.cards.general import (
+    disclosure_maybe_reply,
+    emergency_reply,
+    guide_offer_reply,
+    help_reply,
+    welcome_reply,
+    with_999_line,
+)
 from bot.logs import bot_logger, hash_id
 from bot.replies import send_replies
 from bot.settings import Settings
@@ -35,6 +44,11 @@ from knowledge.triage import Triage, triage, with_right_terms
 PERSONAL = "personal"
 # The card verbs the bot builds (bot/cards/common.py); anything else is answered with help.
 CARD_VERBS = frozenset({"faq", "feedback", "topics", "topic", "help", "disclosure_start", "flow", "referrals", "route"})
+# Messages longer than this are triaged on a worker thread, so a long message's triage never holds
+# the event loop that answers everyone else (and /healthz); shorter ones cost well under 1 ms.
+TRIAGE_OFF_LOOP_CHARS = 2_000
+#: This turn's triage, so the guide reads the message once (never stored: it lives for one turn).
+_TURN_TRIAGE: ContextVar[tuple[str, Triage] | None] = ContextVar("turn_triage", default=None)
 # Teams sends formatted messages with a text/html copy of the text as an "attachment": that is
 # the message itself, not a file. Everything else (images, files, file download info) is a file.
 MESSAGE_BODY_TYPES = frozenset({"text/html", "text/plain"})
@@ -86,10 +100,11 @@ class SafeguardingBot(TeamsActivityHandler):
         self.dialogs = DialogSet(self._dialog_state)
         self.disclosure = DisclosureDialog(
             flow=knowledge.flow,
-            triage_rules=knowledge.triage_rules,
             messages=knowledge.messages,
+            triage=self._triage,
             answer_question=self.answer_in_flow,
             act_routes=self.act_routes,
+            danger_routes=lambda: [self._at_risk_routes()],
             service_routes=self.service_routes,
             clock=self.clock,
             expire_after=timedelta(seconds=settings.state_ttl_seconds),
@@ -127,6 +142,32 @@ class SafeguardingBot(TeamsActivityHandler):
     def _help(self) -> Reply:
         return help_reply(self.knowledge.messages.text("help"))
 
+    def _unsure(self, reply: Reply) -> Reply:
+        """A reply where the bot is unsure what the message meant: the 999 line first."""
+        return with_999_line(reply, self.knowledge.messages.text("unsure_999"))
+
+    def _emergency_card(self) -> Reply:
+        return emergency_reply(self.knowledge.messages.text("emergency"))
+
+    def _guide_offer(self) -> Reply:
+        return guide_offer_reply(self.knowledge.messages.text("emergency_guide_offer"))
+
+    def _triage(self, text: str) -> Triage:
+        """Triage, read once per turn (the guide asks again for the same text)."""
+        cached = _TURN_TRIAGE.get()
+        if cached is not None and cached[0] == " ".join(text.split()):
+            return cached[1]
+        return triage(text, self.knowledge.triage_rules)
+
+    async def _triage_turn(self, text: str) -> Triage:
+        """This turn's triage; a long message's on a worker thread (see TRIAGE_OFF_LOOP_CHARS)."""
+        if len(text) > TRIAGE_OFF_LOOP_CHARS:
+            found = await asyncio.to_thread(triage, text, self.knowledge.triage_rules)
+        else:
+            found = triage(text, self.knowledge.triage_rules)
+        _TURN_TRIAGE.set((text, found))
+        return found
+
     # ---------------------------------------------------------------- welcome
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
@@ -151,7 +192,7 @@ class SafeguardingBot(TeamsActivityHandler):
     async def on_message_update_activity(self, turn_context: TurnContext) -> None:
         await self._forget_conversation(turn_context, "message_edited")
         text = self._message_text(turn_context)
-        if text and triage(text, self.knowledge.triage_rules).emergency:
+        if text and (await self._triage_turn(text)).emergency:
             # An edit that now says a child is in danger still gets 999 first, and the routes.
             self._outcome(turn_context, "emergency_in_edit")
             await send_replies(turn_context, self.emergency_replies())
@@ -180,7 +221,7 @@ class SafeguardingBot(TeamsActivityHandler):
 
         if user_files(activity):
             self._outcome(turn_context, "attachment_refused")
-            await send_replies(turn_context, self._emergency_first(turn_context, self._text("attachment")))
+            await send_replies(turn_context, await self._emergency_first(turn_context, self._text("attachment")))
             return
 
         if isinstance(activity.value, dict) and activity.value.get("action"):
@@ -194,15 +235,17 @@ class SafeguardingBot(TeamsActivityHandler):
             return
         if len(text) > self.settings.max_message_chars:
             self._outcome(turn_context, "too_long")
-            await send_replies(turn_context, self._emergency_first(turn_context, self._text("too_long")))
+            await send_replies(turn_context, await self._emergency_first(turn_context, self._text("too_long")))
             return
+        await self._triage_turn(text)
         await self._on_text(turn_context, text)
 
-    def _emergency_first(self, context: TurnContext, reply: Reply) -> list[Reply]:
+    async def _emergency_first(self, context: TurnContext, reply: Reply) -> list[Reply]:
         """A reply for a message the bot won't read in full (an attachment, an over-long message):
-        if its text still signals immediate danger, 999 and the routes come first."""
+        if its text still signals immediate danger, 999 and the routes come first. Triage reads
+        at most ``knowledge.triage.MAX_TRIAGE_CHARS`` (more than Teams sends), in linear time."""
         text = self._message_text(context)
-        if text and triage(text, self.knowledge.triage_rules).emergency:
+        if text and (await self._triage_turn(text)).emergency:
             return [*self.emergency_replies(), reply]
         return [reply]
 
@@ -232,7 +275,7 @@ class SafeguardingBot(TeamsActivityHandler):
             await dialog_context.continue_dialog()
             return
 
-        found = triage(text, self.knowledge.triage_rules)
+        found = self._triage(text)
         replies = self._safety_preamble(found)
         if found.emergency:
             self._outcome(context, "emergency")
@@ -246,7 +289,8 @@ class SafeguardingBot(TeamsActivityHandler):
         if intent == "disclosure_maybe":
             match = self.knowledge.matcher.match(text)
             best = match.best.entry_id if match.outcome == "answer" and match.best else None
-            replies.append(disclosure_maybe_reply(self.knowledge.messages.text("disclosure_maybe"), best))
+            ask = disclosure_maybe_reply(self.knowledge.messages.text("disclosure_maybe"), best)
+            replies.extend([self._at_risk_routes(), ask] if found.emergency else [self._unsure(ask)])
             note("outcome", "disclosure_ask")
             await send_replies(context, replies)
             return
@@ -260,6 +304,8 @@ class SafeguardingBot(TeamsActivityHandler):
             ),
         }
         if intent in small_talk:
+            if found.emergency:
+                replies.append(self._at_risk_routes())
             replies.append(small_talk[intent]())
             note("outcome", intent)
             await send_replies(context, replies)
@@ -267,6 +313,9 @@ class SafeguardingBot(TeamsActivityHandler):
 
         answers, outcome, entry_id = self._answer(text, emergency=found.emergency, wrong_terms=bool(found.wrong_terms))
         note("outcome", outcome)
+        if found.emergency:
+            # 999 (the card above), the routes for a child at risk now, any sure answer, the guide
+            answers = [self._at_risk_routes(), *answers, self._guide_offer()]
         if found.wrong_terms and entry_id and self.knowledge.faq.entry(entry_id).topic == "terminology":
             # The answer itself explains the right words: a separate correction would repeat it.
             replies = self._safety_preamble(found, correct_terms=False)
@@ -275,7 +324,7 @@ class SafeguardingBot(TeamsActivityHandler):
     def _safety_preamble(self, found: Triage, correct_terms: bool = True) -> list[Reply]:
         replies: list[Reply] = []
         if found.emergency:
-            replies.append(self._text("emergency"))
+            replies.append(self._emergency_card())
         if found.wrong_terms and correct_terms:
             replies.append(self._text("wrong_term"))
         if found.identifying_details:
@@ -304,10 +353,10 @@ class SafeguardingBot(TeamsActivityHandler):
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id
         if emergency:
-            return [self._at_risk_routes()], outcome, None
+            return [], outcome, None  # the routes for a child at risk now come instead (_on_text)
         if result.outcome == "suggest" and result.suggestions:
-            return [faq_cards.suggestions_reply(result, self.knowledge.faq)], outcome, None
-        return [faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines())], outcome, None
+            return [self._unsure(faq_cards.suggestions_reply(result, self.knowledge.faq))], outcome, None
+        return [self._unsure(faq_cards.unknown_reply(self.knowledge.faq, self._posh_lines()))], outcome, None
 
     def _referral_reply_for(self, query: ReferralQuery, now: datetime) -> Reply:
         directory = self.knowledge.directory
@@ -342,8 +391,9 @@ class SafeguardingBot(TeamsActivityHandler):
         return referral_cards.routes_reply(directory.routes_for(need.id, self.clock()), title=need.title)
 
     def emergency_replies(self) -> list[Reply]:
-        """Call 999, then the routes for a child at risk now. Needs nothing from storage."""
-        return [self._text("emergency"), self._at_risk_routes()]
+        """Call 999 (a card whose first button dials it), the routes for a child at risk now,
+        then the offer of the guide. Needs nothing from storage."""
+        return [self._emergency_card(), self._at_risk_routes(), self._guide_offer()]
 
     def outage_replies(self) -> list[Reply]:
         """When the state store is down or keeps conflicting: 999 and the routes first, then "try

@@ -133,6 +133,8 @@ class DisclosureDialog(InterruptibleDialog):
 
     - ``act_routes()``: referral routes for the "act" step (e.g. the directory's routes for
       "refer-to-childrens-social-care").
+    - ``danger_routes()``: the routes for a child at risk now, shown under the guide's 999 step
+      (the step an emergency answer leads to); optional.
     - ``service_routes(service_ids)``: contact cards for the services a step names (CEOP, Report
       Remove); optional, the steps name the services in words either way.
     - ``answer_question(text)``: replies for a question typed mid-flow, or None/[] if it has none.
@@ -151,6 +153,7 @@ class DisclosureDialog(InterruptibleDialog):
         *,
         act_routes: Callable[[], Replies],
         service_routes: Callable[[Sequence[str]], Replies] | None = None,
+        danger_routes: Callable[[], Replies] | None = None,
         answer_question: Callable[[str], Replies | None] | None = None,
         messages: MessageLookup,
         triage: Callable[[str], TurnSignals] | None = None,
@@ -163,6 +166,11 @@ class DisclosureDialog(InterruptibleDialog):
         self.flow = flow
         self._act_routes = act_routes
         self._service_routes = service_routes or _no_routes
+        self._danger_routes = danger_routes or _no_routes
+        # the guide's 999 step(s): where an emergency answer leads
+        self._danger_steps = frozenset(
+            c.next for i in flow.step_ids for c in flow.step(i).choices if c.emergency and c.next is not None
+        )
         self._answer_question = answer_question or _no_answer
         self._messages = messages
         signals = triage or _shared_triage(triage_rules)
@@ -171,6 +179,8 @@ class DisclosureDialog(InterruptibleDialog):
         self._signals = signals
         # Read now, so wording without a 999 line fails when the bot is built, not mid-emergency.
         self._emergency_text = messages.text("emergency")
+        # The short conditional line said first whenever the guide did not understand a message.
+        self._unsure_text = self._shared_text("unsure_999", "If a child is in immediate danger, call 999 now.")
         self._clock = clock or _utc_now
         self._expire_after = expire_after
         self.add_dialog(WaterfallDialog(STEP_LOOP, [self.show_step, self.take_answer]))
@@ -192,7 +202,10 @@ class DisclosureDialog(InterruptibleDialog):
         if step.ends_flow:
             await send_replies(step_context.context, self._closing_replies(position))
             return await step_context.end_dialog()
-        replies = [step_reply(self.flow, step.id)]
+        danger = step.id in self._danger_steps
+        replies = [step_reply(self.flow, step.id, call_999=danger)]
+        if danger:
+            replies.extend(self._safely(self._danger_routes))
         if step.services:
             replies.extend(self._safely(self._service_routes, tuple(step.services)))
         if step.referral_routes:
@@ -266,6 +279,8 @@ class DisclosureDialog(InterruptibleDialog):
         elif found.kind == "reprompt":
             replies.append(self._resume_notice(position))
         else:
+            if not (found.emergency or found.danger_unchecked):
+                replies.insert(0, Reply.plain(self._unsure_text))  # unsure: the 999 line first
             replies.append(Reply.plain(messages.not_understood))
         await send_replies(context, replies)
         return await inner_dc.replace_dialog(STEP_LOOP, position.to_state())

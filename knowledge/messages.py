@@ -26,6 +26,8 @@ REQUIRED_KEYS = frozenset(
         "feedback_thanks",
         "tenant_refused",
         "unsupported",
+        "unsure_999",
+        "emergency_guide_offer",
     }
 )
 

@@ -19,6 +19,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, get_args
 
 import yaml
@@ -41,6 +42,8 @@ MAX_TRIAGE_CHARS = 30_000
 Intent = Literal[
     "greeting",
     "thanks",
+    "goodbye",
+    "identity",  # "are you a real person?"
     "help",
     "topics",
     "referrals",
@@ -56,7 +59,9 @@ Intent = Literal[
 INTENTS: tuple[str, ...] = get_args(Intent)
 
 # Whole-message intents, in the order a tie is settled (a command beats an answer beats small talk).
-_PHRASE_INTENTS = ("cancel", "restart", "back", "not_sure", "yes", "no", "help", "topics", "thanks", "greeting")
+_PHRASE_INTENTS = (
+    "cancel", "restart", "back", "not_sure", "yes", "no", "help", "topics", "identity", "goodbye", "thanks", "greeting",
+)
 
 _WORD = "[a-z0-9]+"
 _MACRO = re.compile(r"<([a-z_]+)>")
@@ -540,7 +545,7 @@ def _build_rules(spec: TriageFile) -> TriageRules:
     fillers = sorted({norm(f) for f in i.fillers if norm(f)}, key=len, reverse=True)
     filler_alt = "|".join(re.escape(f) for f in fillers)
     greetings = sorted(
-        {k for k, v in phrases.items() if v in ("greeting", "thanks") and k}, key=len, reverse=True
+        {k for k, v in phrases.items() if v in ("greeting", "thanks", "goodbye") and k}, key=len, reverse=True
     )
     intents = _IntentRules(
         fillers=re.compile(rf"^(?:(?:{filler_alt}) )+|(?: (?:{filler_alt}))+$") if fillers else None,
@@ -627,6 +632,35 @@ def load_triage_rules(path: Path | None = None) -> TriageRules:
         raise TriageRulesError(f"invalid triage rules in {source}: {exc}") from exc
 
 
+def load_triage(
+    path: Path | None = None, *, cache_dir: Path | None = None, second_layer: bool = True
+) -> TriageRules:
+    """The rules and, unless ``second_layer`` is false, the second emergency layer
+    (``knowledge.emergency_model``) trained from the content beside ``path``; ``cache_dir`` keeps
+    its fitted model between starts. What the bot uses; ``load_triage_rules`` is the rules alone."""
+    rules = load_triage_rules(path)
+    if not second_layer:
+        return rules
+    from knowledge.emergency_model import train_emergency_model  # scikit-learn, only when asked
+
+    try:
+        model = train_emergency_model(
+            lambda text: rules_alarm(text, rules),
+            lambda text: read_as_rules(text, rules),
+            lambda normal: signal_reader(normal, rules),
+            content_dir=(path or DEFAULT_RULES_PATH).parent,
+            cache_dir=cache_dir,
+        )
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise TriageRulesError(f"cannot train the second emergency layer: {exc}") from exc
+    return rules.with_model(model)
+
+
+def read_as_rules(text: str, rules: TriageRules) -> str:
+    """A message as the rules read it (normalised, typos in keywords repaired)."""
+    return _correct_typos(normalise_text(unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS], rules.words), rules.typos)
+
+
 # --------------------------------------------------------------------------------------------
 # Normalisation
 
@@ -709,9 +743,14 @@ def triage(text: str, rules: TriageRules) -> Triage:
         variants.append(_correct_typos(normalise_text(raw, rules.words, collapse_to=1), rules.typos))
 
     by: list[str] = []
-    if any(_is_emergency(v, rules.emergency) for v in variants):
+    readings = [_signals(v, rules.emergency).reading() for v in variants if v]
+    if any(r.alarm for r in readings):
         by.append("rules")
-    if rules.model is not None and rules.model.alarm(raw):
+    # The second layer raises the alarm too, except on a general question the rules see no strong
+    # sign of danger in ("is sextortion an emergency?", "what counts as immediate danger"): those
+    # get a real answer (a strong sign, "he is hurting her right now, what do I do", never waits).
+    asked = bool(readings) and all(r.question and not (r.strong or r.now_strong) for r in readings)
+    if rules.model is not None and not asked and rules.model.alarm(raw):
         by.append("model")
     return Triage(
         emergency=bool(by),
@@ -789,51 +828,119 @@ def _near(first: list[int], second: list[int], distance: int) -> bool:
     return False
 
 
-def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
-    """The rules' alarm (see the head of the ``emergency`` section of triage.yaml).
+@dataclass(frozen=True)
+class _Reading:
+    """What the rules see in a message (kinds of signal, never its words)."""
+
+    strong_phrase: bool  # a criterion's strong phrase
+    strong_with_harm: bool  # a needs_harm criterion's strong phrase, with harm in the message
+    harm: bool
+    now_strong: bool  # a strong sign of "now" that is not in an ignored phrase or a negation
+    now_with_harm: bool  # a strong sign of "now" near harm, or two strong signs close together
+    weak_phrase: bool  # a criterion's weak phrase that no negation cancels
+    weak_now_with_harm: bool  # a weak sign of "now" near harm
+    question: bool
+    past: bool
+    negation: bool
+
+    @property
+    def strong(self) -> bool:
+        """A signal no question or past tense suppresses."""
+        return self.strong_phrase or self.strong_with_harm or self.now_with_harm
+
+    @property
+    def alarm(self) -> bool:
+        if self.strong:
+            return True
+        if not (self.weak_phrase or self.weak_now_with_harm):
+            return False
+        return not (self.question or self.past)
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """Where each kind of signal is in a message (word indices, in order), from one pass of each
+    pattern list; ``reading(lo, hi)`` reads the words lo..hi-1 from them (the second layer reads a
+    long message in windows without running the patterns again)."""
+
+    window: int
+    strong_phrase: list[int]
+    strong_with_harm: list[int]
+    harm: list[int]
+    now_strong: list[int]
+    now_weak: list[int]
+    weak_phrase: list[int]
+    weak_with_harm: list[int]
+    question: list[int]
+    past: list[int]
+    negation: list[int]
+
+    def reading(self, lo: int = 0, hi: int = 1 << 60) -> _Reading:
+        def part(items: list[int]) -> list[int]:
+            return items[bisect_left(items, lo) : bisect_left(items, hi)]
+
+        harm = part(self.harm)
+        strong = part(self.now_strong)
+        w = self.window
+        return _Reading(
+            strong_phrase=bool(part(self.strong_phrase)),
+            strong_with_harm=bool(harm) and bool(part(self.strong_with_harm)),
+            harm=bool(harm),
+            now_strong=bool(strong),
+            # Two separate signs of "now" ("she is with him right now", "he is outside school
+            # waiting for her") are an alarm even when no harm word is typed.
+            now_with_harm=_near(strong, harm, 2 * w) or any(0 < b - a <= w for a, b in zip(strong, strong[1:])),
+            weak_phrase=bool(part(self.weak_phrase)) or (bool(harm) and bool(part(self.weak_with_harm))),
+            weak_now_with_harm=bool(harm) and _near(part(self.now_weak), harm, w),
+            question=bool(part(self.question)),
+            past=bool(part(self.past)),
+            negation=bool(part(self.negation)),
+        )
+
+
+def _signals(normal: str, rules: _EmergencyRules) -> _Signals:
+    """The rules' signals (see the head of the ``emergency`` section of triage.yaml).
 
     Linear in the message: every pattern list is one pass of one regex, word positions come from
     one list of the spaces, and "near" is a binary search, never a pair of nested loops.
     """
     text = normal
-    if not text:
-        return False
-    if rules.strong.search(text):
-        return True
     negated = _Spans(rules.negations, text, unless_negated=True)
+    ignored = _Spans(rules.ignore_immediacy_in, text)
     spaces = [m.start() for m in _SPACE.finditer(text)]
 
-    def positions(words: _Words, ignored: _Spans | None = None) -> list[int]:
+    def index(position: int) -> int:
+        return bisect_left(spaces, position)  # the word's index in the message
+
+    def positions(words: _Words, skip: _Spans | None = None) -> list[int]:
         found = []
         for match in words.finditer(text):
             start, end = match.span()
-            if negated.contains(start, end) or (ignored is not None and ignored.contains(start, end)):
+            if negated.contains(start, end) or (skip is not None and skip.contains(start, end)):
                 continue
-            found.append(bisect_left(spaces, start))  # the word's index in the message
+            found.append(index(start))
         return found
 
-    harms = positions(rules.harm)
-    if harms and rules.strong_with_harm.search(text):
-        return True
-    ignored = _Spans(rules.ignore_immediacy_in, text)
-    strong = positions(rules.immediacy_strong, ignored)
-    window = rules.window_words
-    if _near(strong, harms, 2 * window):
-        return True
-    # Two separate signs of "now" ("she is with him right now", "he is outside school waiting
-    # for her") are an alarm even when no harm word is typed.
-    if any(0 < b - a <= window for a, b in zip(strong, strong[1:])):
-        return True
+    def phrases(words: _Words, *, cancellable: bool) -> list[int]:
+        return [index(m.start()) for m in words.finditer(text) if not (cancellable and negated.cancels(*m.span()))]
 
-    def weak_phrase(words: _Words) -> bool:
-        return any(not negated.cancels(*m.span()) for m in words.finditer(text))
+    return _Signals(
+        window=rules.window_words,
+        strong_phrase=phrases(rules.strong, cancellable=False),
+        strong_with_harm=phrases(rules.strong_with_harm, cancellable=False),
+        harm=positions(rules.harm),
+        now_strong=positions(rules.immediacy_strong, ignored),
+        now_weak=positions(rules.immediacy_weak, ignored),
+        weak_phrase=phrases(rules.weak, cancellable=True),
+        weak_with_harm=phrases(rules.weak_with_harm, cancellable=True),
+        question=phrases(rules.general_question, cancellable=False),
+        past=phrases(rules.past, cancellable=False),
+        negation=[index(a) for a in negated.starts],
+    )
 
-    weak_signal = weak_phrase(rules.weak) or (bool(harms) and weak_phrase(rules.weak_with_harm))
-    if not weak_signal and harms:
-        weak_signal = _near(positions(rules.immediacy_weak, ignored), harms, window)
-    if not weak_signal:
-        return False
-    return not (rules.general_question.search(text) or rules.past.search(text))
+
+def _is_emergency(normal: str, rules: _EmergencyRules) -> bool:
+    return bool(normal) and _signals(normal, rules).reading().alarm
 
 
 def emergency_criteria(text: str, rules: TriageRules) -> tuple[str, ...]:
@@ -843,6 +950,41 @@ def emergency_criteria(text: str, rules: TriageRules) -> tuple[str, ...]:
         return ()
     normal = _correct_typos(normalise_text(unicodedata.normalize("NFKC", text)[:MAX_TRIAGE_CHARS], rules.words), rules.typos)
     return tuple(c.id for c in rules.emergency.criteria if c.weak.search(normal) or c.strong.search(normal))
+
+
+_QUESTION_START = re.compile(r"^(?:what|how|when|why|who|where|which|is|are|can|could|should|would|do|does|if|at what)\b")
+
+
+def _markers(reading: _Reading) -> list[str]:
+    found = [f"zz{name.replace('_', '')}" for name, value in vars(reading).items() if value]
+    if reading.alarm:
+        found.append("zzalarm")
+    return found
+
+
+def signal_reader(normal: str, rules: TriageRules) -> Callable[[int, int], list[str]]:
+    """The rules' reading of words lo..hi-1 of a normalised text, as marker words for the second
+    layer: which kinds of signal are there (harm, signs of "now", a criterion phrase no negation
+    cancels, a general question, the past), not which phrasing. They let the classifier learn
+    the criteria's shape ("harm with now, not a question") from examples, and carry it to
+    wording the rules lack. The patterns run once, however many windows are read."""
+    if not normal:
+        return lambda lo, hi: []
+    signals = _signals(normal, rules.emergency)
+    asks = _QUESTION_START.match(normal) is not None
+
+    def read(lo: int, hi: int) -> list[str]:
+        found = _markers(signals.reading(lo, hi))
+        if asks and lo == 0:
+            found.append("zzasks")
+        return found
+
+    return read
+
+
+def signal_words(normal: str, rules: TriageRules) -> list[str]:
+    """``signal_reader`` for the whole text."""
+    return signal_reader(normal, rules)(0, 1 << 60)
 
 
 def rules_alarm(text: str, rules: TriageRules) -> bool:

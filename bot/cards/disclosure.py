@@ -15,6 +15,7 @@ from bot.cards.common import (
     adaptive_card,
     bullet_list,
     heading,
+    open_url_action,
     show_card_action,
     submit_action,
     text_block,
@@ -48,10 +49,15 @@ def _item_blocks(items: tuple[Item, ...]) -> list[dict]:
     return blocks
 
 
-def step_reply(flow: DisclosureFlow, step_id: str) -> Reply:
-    """One step of the guide: what to do, where it comes from, and the answers as buttons."""
+def step_reply(flow: DisclosureFlow, step_id: str, *, call_999: bool = False) -> Reply:
+    """One step of the guide: what to do, where it comes from, and the answers as buttons.
+
+    ``call_999``: the guide's danger step, whose first button dials 999 (tel:), above the answers
+    (a link is not a numbered choice, so typed numbers still pick the same answers)."""
     step = flow.step(step_id)
     body: list[dict] = [heading(step.title)]
+    if call_999:
+        body.append(action_set([open_url_action("Call 999", "tel:999")]))
     if step.text:
         body.append(text_block(step.text))
     body.extend(_item_blocks(step.items))
