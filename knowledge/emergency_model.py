@@ -13,8 +13,8 @@ What it is: the FAQ classifier's model (``knowledge.classifier.IntentClassifier`
 (``normalise_text``: lower case, contractions and text-speak expanded).
 
 Tuned for recall: the threshold is low (a false alarm costs one conditional sentence, a miss could
-cost a child), chosen by measurement (``python -m tests.eval.run_eval --emergency-calibrate``
-prints the cross-validated choice): out-of-fold, it keeps recall on the emergency examples near
+cost a child), chosen by measurement (
+``python -m tests.eval.triage_eval --calibrate`` prints the cross-validated table): out-of-fold, it keeps recall on the emergency examples near
 100% while a definition question ("what counts as immediate danger?") stays below it.
 
 Long messages are read in overlapping windows of words and the highest window counts, so an alarm
@@ -49,14 +49,16 @@ class EmergencySettings:
     """Chosen by measurement on the training examples (5-fold, out of fold) and the dev half of
     ``tests/eval/emergency.yaml``; never on its held-out half.
 
-    Measured 2026-12-02 (5-fold over the examples, rules OR model; dev = tests/eval/emergency.yaml
-    dev half): C=10, threshold 0.3: out-of-fold recall 88.9% with 13.2% of the (deliberately
-    hard) not-emergency examples alarmed; dev recall 100%, dev false alarms 6.3%. C=3 and C=30
-    were within a point either way; 0.35 lost out-of-fold recall for 1-2 points of false alarms.
+    Measured 2026-12-02 (``python -m tests.eval.triage_eval --calibrate``: 5-fold over the
+    examples, rules OR model; dev = the dev half of tests/eval/emergency.yaml). The rule, fixed
+    before the held-out half was read again: the lowest threshold whose out-of-fold false-alarm
+    rate is at most 12% (the not-emergency examples are deliberately hard). 0.25: out-of-fold
+    recall 96.8%, false alarms 11.3%; dev recall 98.7%, dev false alarms 6.3% (0.30: 95.5% / 9.2%;
+    0.20: 97.3% / 13.0%). C=10 over C=3 and C=30, measured earlier within a point of each other.
     Emergencies are repeated ``emergency_weight`` times in training, as a class weight.
     """
 
-    threshold: float = 0.3
+    threshold: float = 0.25
     emergency_weight: int = 4
     #: FAQ example messages used as "not an emergency" (a deterministic sample, for start-up time)
     max_faq_negatives: int = 800
