@@ -8,7 +8,9 @@ no normalisation, best match answered above a single cutoff), in the same run:
 - suggest rate in scope ("did you mean"), and how often the right entry was among the buttons;
 - confidently wrong in scope: answered with an entry that is not right (the worst outcome);
 - out of scope: share that got "unknown", and share that were not answered (unknown or suggest);
-- if ``knowledge/triage.py`` exists: the share of ``triage.yaml`` emergencies answered 999-first.
+- if ``knowledge/triage.py`` exists: the share of ``triage.yaml`` emergencies answered 999-first;
+- emergency triage on ``emergency.yaml`` (``tests/eval/triage_eval.py``): recall and false alarms
+  for the old rules, the new rules, the second layer and both, on its dev and held-out halves.
 
 A second row measures only the messages whose words are not also in the classifier's training
 text. ``--eval-file tests/eval/holdout.yaml`` measures the held-out set instead (it refuses
@@ -701,6 +703,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emergency-first (triage.yaml): {emergency[0]}/{emergency[1]}")
     else:
         print("emergency-first: not measured (knowledge/triage.py or tests/eval/triage.yaml missing)")
+    if args.eval_file.resolve() == QUESTIONS:
+        # issue 12: the emergency set, old rules beside new rules, the second layer and both
+        from tests.eval.triage_eval import report as emergency_report
+
+        print()
+        print("\n".join(emergency_report()))
     floor = json.loads(BASELINE_FILE.read_text()) if BASELINE_FILE.exists() else None
     if floor and args.eval_file.resolve() == QUESTIONS:
         levels = ", ".join(f"{k} {v}" for k, v in floor.items() if not k.startswith("_"))
