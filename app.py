@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
 import sys
 from datetime import datetime
 from typing import Callable
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     silence_sdk_loggers()
     quiet_aiohttp_loggers()
+    if port_taken(settings.host, settings.port):
+        print(_port_taken_message(settings), file=sys.stderr)
+        return 1
     try:
         knowledge = knowledge_for(settings)
     except Exception as error:  # noqa: BLE001 - start-up must say what is wrong and stop
@@ -95,15 +100,46 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, knowledge)
     mode = "anonymous local mode" if settings.anonymous else f"{settings.effective_app_type} credentials"
     endpoint = f"http://{settings.host}:{settings.port}/api/messages"
+    if settings.anonymous:
+        hint = f"`make chat URL={endpoint}` in another terminal (plain `make chat` starts its own bot)"
+    else:
+        hint = "from Teams, through the Azure Bot's messaging endpoint (deployment/RUNBOOK.md)"
     print(
-        f"Safeguarding bot listening on {endpoint} ({mode}, {settings.storage} state).\n"
-        f"Talk to it: `make chat` in another terminal, or `make playground` for a Teams-like page.",
+        f"Safeguarding bot listening on {endpoint} ({mode}, {settings.storage} state).\nTalk to it: {hint}.",
         flush=True,
     )
     bot_logger().info("started", extra={"outcome": "started", "storage": settings.storage, "mode": mode})
     # aiohttp's run_app, on the hardened server (bot/serving.py: safe protocol errors, header timeout).
-    asyncio.run(serve(app, settings.host, settings.port))
+    try:
+        asyncio.run(serve(app, settings.host, settings.port))
+    except OSError as error:  # taken between the check above and the bind: still one line
+        print(f"{_port_taken_message(settings)} ({error.strerror or error})", file=sys.stderr)
+        return 1
     return 0
+
+
+def port_taken(host: str, port: int) -> bool:
+    """True when another process listens on host:port (checked the way aiohttp binds: reuse allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return False  # a bad host is the bind's to report
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def _port_taken_message(settings: Settings) -> str:
+    return (
+        f"Cannot start: port {settings.port} on {settings.host} is already in use (another `make run`?). "
+        "Stop that process, or set BOT_PORT to a free port."
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ Bot Framework activities shaped like the ones Teams sends."""
 from __future__ import annotations
 
 import os
+import re
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,10 +18,96 @@ import pytest
 from app import create_app
 from bot.settings import Settings
 from knowledge.loader import Knowledge, load_knowledge
+from tests.support.processes import Processes, living_descendants
 
 UK = ZoneInfo("Europe/London")
 # A Wednesday mid-morning that is not a bank holiday: office hours everywhere.
 OFFICE_HOURS = datetime(2026, 11, 25, 10, 30, tzinfo=UK)
+
+
+# ------------------------------------------------------------------ processes the tests start
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """``processes.start([...], **popen_args)``: a child in its own process group, stopped (with
+    everything it started) when the test ends, pass or fail."""
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process a test started is still alive (then stop it, by its id)."""
+    alive = living_descendants()
+    if alive:
+        for pid, _ in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        listing = "\n".join(f"  pid {pid}: {command[:200]}" for pid, command in alive)
+        session.config._orphans = listing  # type: ignore[attr-defined]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    _fail_ci_on_skips(session)
+
+
+# ------------------------------------------------------------------ skips
+
+#: Skips CI accepts: tests that cannot run on a machine without the privilege or the kernel
+#: feature they test. Anything else skipped in CI (Node missing, the shared folder missing, ...)
+#: is something CI can provide, so it fails the run. Each entry: a regex of the skip's reason.
+CI_ALLOWED_SKIPS = (
+    re.compile(r"unshare -n -m needs root"),  # network namespaces: root or user namespaces only
+    re.compile(r"no /proc/net/tcp on this system"),  # not Linux
+)
+
+_skips: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        _skips.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _fail_ci_on_skips(session: pytest.Session) -> None:
+    if not in_ci():
+        return
+    refused = [(test, why) for test, why in _skips if not any(p.search(why) for p in CI_ALLOWED_SKIPS)]
+    if refused:
+        session.config._refused_skips = refused  # type: ignore[attr-defined]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _skips:
+        terminalreporter.section("skipped, and why")
+        for test, why in _skips:
+            terminalreporter.write_line(f"{test}: {why}")
+    refused = getattr(config, "_refused_skips", [])
+    if refused:
+        terminalreporter.section("CI: skipped tests that CI can run (the run fails)", red=True)
+        for test, why in refused:
+            terminalreporter.write_line(f"{test}: {why}", red=True)
+        terminalreporter.write_line(
+            "Provide what they need (see the README's Testing section: Node.js, npm tools, SHARED_DIR), "
+            "or, if a test truly cannot run on a CI machine, add its reason to CI_ALLOWED_SKIPS in tests/conftest.py."
+        )
+    orphans = getattr(config, "_orphans", "")
+    if orphans:
+        terminalreporter.section("processes still running after the tests (stopped now; the run fails)", red=True)
+        terminalreporter.write_line(orphans, red=True)
+
+
+# ------------------------------------------------------------------ knowledge
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +125,19 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["BOT_MODEL_CACHE_DIR"] = before
 
 
+#: Where each trained artefact of the shipped content came from when the session loaded it:
+#: "build" when build/artefacts (made by `make test`) matches the content as it is now.
+SHIPPED_ARTEFACTS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def knowledge(model_cache: Path) -> Knowledge:
-    return load_knowledge(clock=lambda: OFFICE_HOURS, model_cache_dir=model_cache)
+    from knowledge import artefacts
+
+    before = set(artefacts.sources)
+    loaded = load_knowledge(clock=lambda: OFFICE_HOURS, model_cache_dir=model_cache)
+    SHIPPED_ARTEFACTS.update({name: how for name, how in artefacts.sources.items() if name not in before})
+    return loaded
 
 
 @pytest.fixture

@@ -12,6 +12,12 @@ pages differ per deployment and must never be guessed:
 - ``BOT_DOMAIN``                the bot's host name, e.g. ``ocsa-bot.azurewebsites.net`` (optional;
                                 added to ``validDomains``)
 
+The app's ``version`` comes from one place, the project's ``VERSION`` file: Teams only takes an
+updated package whose version is higher than the one installed, so raise ``VERSION`` whenever the
+manifest or an icon changes. ``deployment/teams/released.json`` records the last version uploaded
+and what it contained (``--record-release`` writes it); a test fails if the package changed since
+and ``VERSION`` did not rise.
+
 The zip holds exactly what Teams expects at its root: manifest.json, color.png, outline.png.
 
 The two icons are drawn here, in pure Python (zlib + struct, no imaging library), so they are
@@ -39,6 +45,9 @@ MANIFEST_TEMPLATE = TEAMS_DIR / "manifest.json"
 COLOR_ICON = TEAMS_DIR / "color.png"
 OUTLINE_ICON = TEAMS_DIR / "outline.png"
 DEFAULT_OUTPUT = REPO / "build" / "teams-app.zip"
+VERSION_FILE = REPO / "VERSION"
+RELEASED_FILE = TEAMS_DIR / "released.json"
+SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 SCHEMAS = REPO / "node_modules" / "@microsoft" / "app-manifest" / "build" / "json-schemas" / "teams"
 
 #: Background of the colour icon; the manifest's accentColor is the same colour.
@@ -86,7 +95,40 @@ def package_values(env: Mapping[str, str]) -> dict[str, str]:
         raise PackageError("cannot build the Teams app package:\n  - " + "\n  - ".join(problems))
     values["MicrosoftAppId"] = app_id.lower()
     values["BOT_DOMAIN"] = domain.lower()
+    values["TEAMS_APP_VERSION"] = app_version()
     return values
+
+
+def app_version() -> str:
+    """The project's version (``VERSION``), the Teams app's version: three whole numbers."""
+    version = VERSION_FILE.read_text(encoding="utf-8").strip()
+    if not SEMVER.match(version):
+        raise PackageError(f"VERSION must be three whole numbers like 1.2.0, got {version!r}")
+    return version
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def package_digest() -> str:
+    """A hash of what Teams is given, apart from the version and the per-deployment values: the
+    manifest template and the icons. Changing any of them needs a higher version."""
+    import hashlib
+
+    template = load_template()
+    template.pop("version", None)
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode("utf-8"))
+    for icon in (COLOR_ICON, OUTLINE_ICON):
+        digest.update(icon.read_bytes())
+    return digest.hexdigest()
+
+
+def record_release() -> dict:
+    """Write released.json: this version, and what its package contained (after an upload)."""
+    released = {"version": app_version(), "package_sha256": package_digest()}
+    RELEASED_FILE.write_text(json.dumps(released, indent=2) + "\n", encoding="utf-8")
+    return released
 
 
 def load_template(path: Path = MANIFEST_TEMPLATE) -> dict:
@@ -260,7 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the Teams app package (build/teams-app.zip).")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the zip")
     parser.add_argument("--write-icons", action="store_true", help="regenerate deployment/teams/*.png and stop")
+    parser.add_argument(
+        "--record-release", action="store_true", help="after uploading: record VERSION and this package in released.json"
+    )
     args = parser.parse_args(argv)
+    if args.record_release:
+        released = record_release()
+        print(f"Recorded version {released['version']} in {RELEASED_FILE.relative_to(REPO)}: commit it.")
+        return 0
     if args.write_icons:
         write_icons()
         print(f"Wrote {COLOR_ICON.relative_to(REPO)} and {OUTLINE_ICON.relative_to(REPO)}")
@@ -272,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Set these in the environment (see deployment/RUNBOOK.md) and run `make teams-package` again.", file=sys.stderr)
         return 2
     shown = output.relative_to(REPO) if output.is_relative_to(REPO) else output
-    print(f"Built {shown}: upload it in Teams (Apps > Manage your apps > Upload an app) or the Teams admin centre.")
+    print(f"Built {shown} (version {app_version()}): upload it in Teams (Apps > Manage your apps > Upload an app) or the Teams admin centre.")
     return 0
 
 

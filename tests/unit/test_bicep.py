@@ -216,6 +216,21 @@ def test_parameters_example_matches_the_template(bicep):
     assert not {name for name in example if declared[name]["secure"]}, "no secret in a parameters file"
 
 
+def test_the_parameters_example_starts_on_a_new_deployment(bicep):
+    """A new deployment's config share is empty, so the example must not point the bot at a
+    contacts file there: it once did, and a copied deployment stopped at start ("local contacts
+    file not found"). The file is an opt-in, set once it has been uploaded (RUNBOOK step 5)."""
+    example = {name: str(entry["value"]) for name, entry in json.loads(PARAMETERS_EXAMPLE.read_text(encoding="utf-8"))["parameters"].items()}
+    code = code_only(bicep)
+    assert re.search(r"var contactsSettings = empty\(localContactsFileName\) \? \[\] :", code)
+    env = container_environment(bicep, example.get("microsoftAppType", "SingleTenant"))
+    chosen = example.get("localContactsFileName", declarations(bicep)["localContactsFileName"])
+    if not chosen:  # the template leaves the setting out
+        env.pop("LOCAL_CONTACTS_PATH", None)
+    settings = Settings.from_env(env)
+    assert settings.local_contacts_path is None or settings.local_contacts_path.exists()
+
+
 def test_braces_and_brackets_balance(bicep):
     code = re.sub(r"'(?:[^'\\]|\\.)*'", "''", code_only(bicep))
     for opening, closing in ("{}", "[]", "()"):

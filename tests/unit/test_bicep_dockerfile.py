@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import Lines
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "deployment" / "Dockerfile"
 DOCKERIGNORE = REPO / "deployment" / "Dockerfile.dockerignore"
@@ -151,31 +153,26 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def running_bot():
+def running_bot(processes):
     port = free_port()
     env = {**os.environ, "BOT_HOST": "127.0.0.1", "BOT_PORT": str(port), "BOT_ENVIRONMENT": "local"}
     for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId"):
         env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py")], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    process = processes.start(
+        [sys.executable, str(REPO / "app.py")], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.poll() is None, "the bot stopped at start-up"
-            assert time.monotonic() < deadline, "the bot did not start"
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    # ready when it says it listens and the port answers (bounded only against a hang)
+    output = Lines(process.stdout)
+    assert output.wait_for(r"listening on"), f"the bot stopped at start-up:\n{output.text()[-2000:]}"
+    guard = time.monotonic() + Lines.HANG_GUARD_S
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert process.poll() is None, "the bot stopped at start-up"
+        assert time.monotonic() < guard, "the bot did not start"
+        time.sleep(0.05)
+    return port
 
 
 def test_health_check_passes_against_a_running_bot(running_bot):

@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from knowledge.disclosure import CONTROL_IDS, FlowContentError, load_flow
+from knowledge.check import REFERENCE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "knowledge" / "content"
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = REFERENCE_DIR  # $SHARED_DIR/reference, by default ../shared beside the checkout
 
 
 @pytest.fixture(scope="module")

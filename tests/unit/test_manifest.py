@@ -106,7 +106,7 @@ def test_bot_works_in_personal_team_and_group_chat_without_files(manifest):
 
 def test_template_placeholders_are_only_the_deployment_values(template):
     text = json.dumps(template)
-    assert set(re.findall(r"\$\{\{(\w+)\}\}", text)) == set(teams_package.REQUIRED_SETTINGS) | {"BOT_DOMAIN"}
+    assert set(re.findall(r"\$\{\{(\w+)\}\}", text)) == set(teams_package.REQUIRED_SETTINGS) | {"BOT_DOMAIN", "TEAMS_APP_VERSION"}
     assert template["id"] == template["bots"][0]["botId"] == "${{MicrosoftAppId}}"
 
 

@@ -12,11 +12,12 @@ import yaml
 
 from knowledge.local_contacts import load_local_contacts, parse_local_contacts
 from knowledge.referrals import ReferralContentError, load_directory
+from knowledge.check import REFERENCE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "knowledge" / "content"
 EXAMPLE = ROOT / "deployment" / "local-contacts.example.yaml"
-REFERENCE = ROOT.parent / "shared" / "reference" / "contacts.yaml"
+REFERENCE = REFERENCE_DIR / "contacts.yaml"  # $SHARED_DIR/reference, by default ../shared
 LONDON = ZoneInfo("Europe/London")
 TUESDAY_MORNING = dt.datetime(2026, 12, 1, 11, 0, tzinfo=LONDON)
 
