@@ -297,6 +297,8 @@ class SafeguardingBot(TeamsActivityHandler):
         small_talk = {
             "greeting": lambda: self._text("greeting"),
             "thanks": lambda: self._text("thanks"),
+            "goodbye": lambda: self._text("goodbye"),
+            "identity": lambda: self._text("identity"),
             "topics": lambda: faq_cards.topics_reply(self.knowledge.faq),
             **dict.fromkeys(("help", "cancel", "restart", "back"), self._help),
             "referrals": lambda: self._referral_reply_for(
@@ -337,7 +339,7 @@ class SafeguardingBot(TeamsActivityHandler):
         """(replies, outcome code, answered FAQ entry id or None)."""
         now = self.clock()
         query = self.knowledge.directory.interpret(text)
-        if query is not None:
+        if query is not None and (query.route_ids or query.wants_all):
             return [self._referral_reply_for(query, now)], "referral_lookup", None
 
         result = self.knowledge.matcher.match(text)
@@ -351,6 +353,17 @@ class SafeguardingBot(TeamsActivityHandler):
             )
         outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
+        terminology_ids = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
+        answered_terminology = result.outcome == "answer" and result.best is not None and result.best.entry_id in terminology_ids
+        if wrong_terms and answered_terminology:
+            # "found child porn on a colleague's laptop, what do I do": the wrong words pull the
+            # message to the terminology entries; read it again in the right words, and answer
+            # the practical question when that reading finds one (the kind correction comes first)
+            practical = self.knowledge.matcher.match(
+                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology_ids
+            )
+            if practical.outcome == "answer" and practical.best is not None:
+                result = practical
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id
         if emergency:
             return [], outcome, None  # the routes for a child at risk now come instead (_on_text)

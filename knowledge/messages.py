@@ -19,6 +19,8 @@ REQUIRED_KEYS = frozenset(
         "wrong_term",
         "greeting",
         "thanks",
+        "goodbye",
+        "identity",
         "help",
         "welcome",
         "disclosure_maybe",
