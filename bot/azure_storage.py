@@ -39,6 +39,7 @@ from azure.core.exceptions import (
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
 from botbuilder.azure import BlobStorage, BlobStorageSettings, CosmosDbPartitionedConfig, CosmosDbPartitionedStorage
 
+from bot.logs import bot_logger, hash_id
 from bot.settings import Settings
 from bot.storage import EXPIRES_KEY, StorageConflict, StorageUnavailable
 
@@ -79,6 +80,21 @@ def expiry_metadata(item: object) -> dict[str, str] | None:
     """The item's expiry as blob metadata, so a sweep can find expired blobs without reading them."""
     expires_at = _float(item.get(EXPIRES_KEY)) if isinstance(item, dict) else None
     return {EXPIRY_METADATA: repr(expires_at)} if expires_at is not None else None
+
+
+# Characters a blob name must not carry: control characters (C0, DEL, C1) cannot be returned in a
+# listing's XML (Azurite answers the whole listing with a 500; issue 16, item 9), and "%" is the
+# escape itself. Conversation ids are caller-chosen, so keys can hold them.
+_UNSAFE_IN_BLOB_NAMES = frozenset(chr(c) for c in [*range(0x20), *range(0x7F, 0xA0), ord("%"), 0xFFFE, 0xFFFF])
+
+
+def blob_name(key: str) -> str:
+    """The blob name for a state key: the key itself, unless it holds a character a listing
+    cannot carry, which is percent-encoded (so keys of ordinary ids are stored as before)."""
+    if not any(c in _UNSAFE_IN_BLOB_NAMES for c in key):
+        return key
+    return "".join(f"%{ord(c):02X}" if c in _UNSAFE_IN_BLOB_NAMES and ord(c) < 0x100 else
+                   ("%EF%BF%BE" if c == "\ufffe" else "%EF%BF%BF" if c == "\uffff" else c) for c in key)
 
 
 def _float(value: object) -> float | None:
@@ -132,7 +148,7 @@ class CheckedBlobStorage(BlobStorage):
         await self._ensure_container()
         items: Dict[str, object] = {}
         for key in keys:
-            blob = self._container.get_blob_client(key)
+            blob = self._container.get_blob_client(blob_name(key))
             try:
                 downloader = await bounded(blob.download_blob(), self.timeout_seconds)
                 items[key] = await bounded(self._blob_to_store_item(downloader), self.timeout_seconds)
@@ -149,7 +165,7 @@ class CheckedBlobStorage(BlobStorage):
             if e_tag == "":
                 raise ValueError("a stored item has an empty e_tag")
             body = self._store_item_to_str(item)
-            blob = self._container.get_blob_client(key)
+            blob = self._container.get_blob_client(blob_name(key))
             metadata = expiry_metadata(item)
             if e_tag == "*":
                 upload = blob.upload_blob(body, overwrite=True, metadata=metadata)
@@ -172,35 +188,59 @@ class CheckedBlobStorage(BlobStorage):
         await self._ensure_container()
         for key in keys:
             try:
-                await bounded(self._container.get_blob_client(key).delete_blob(), self.timeout_seconds)
+                await bounded(self._container.get_blob_client(blob_name(key)).delete_blob(), self.timeout_seconds)
             except ResourceNotFoundError:
                 continue
 
     async def delete_expired(self, now: float) -> int:
         """Delete blobs whose expiry (blob metadata, stamped by ExpiringStorage) has passed: state
         of conversations nobody comes back to. Lists names and metadata only, never downloads; a
-        blob rewritten since it was listed is kept (If-Match on the listed e_tag)."""
+        blob rewritten since it was listed is kept (If-Match on the listed e_tag).
 
-        async def sweep() -> int:
-            deleted = 0
+        One bad item never ends the sweep: a blob that cannot be deleted (leased, or answered with
+        an error) is counted and the sweep goes on; the count and the blobs' hashed names are
+        logged. If the listing itself fails part-way, what was deleted so far stays deleted and
+        the failure is logged (``sweep_incomplete``); the next sweep starts again."""
+        stats = {"deleted": 0, "not_swept": 0, "listed": 0}
+        not_swept: list[str] = []
+
+        async def sweep() -> None:
             async for blob in self._container.list_blobs(include=["metadata"]):
+                stats["listed"] += 1
                 expires_at = _float((blob.metadata or {}).get(EXPIRY_METADATA))
                 if expires_at is None or expires_at > now:
                     continue
                 try:
-                    await self._container.get_blob_client(blob.name).delete_blob(
-                        etag=blob.etag, match_condition=MatchConditions.IfNotModified
+                    await bounded(
+                        self._container.get_blob_client(blob.name).delete_blob(
+                            etag=blob.etag, match_condition=MatchConditions.IfNotModified
+                        ),
+                        self.timeout_seconds,
                     )
-                    deleted += 1
-                except (ResourceNotFoundError, ResourceModifiedError, ResourceExistsError):
-                    continue
-                except HttpResponseError as error:
-                    if error.status_code not in CONFLICT_STATUSES:
-                        raise
-            return deleted
+                    stats["deleted"] += 1
+                except ResourceNotFoundError:
+                    continue  # gone already
+                except (StorageConflict, StorageUnavailable):
+                    # rewritten since listed (kept on purpose), leased, or the service refused
+                    stats["not_swept"] += 1
+                    not_swept.append(hash_id(blob.name))
 
         await self._ensure_container()
-        return await bounded(sweep(), SWEEP_TIMEOUT_SECONDS)
+        try:
+            await bounded(sweep(), SWEEP_TIMEOUT_SECONDS)
+        except StorageUnavailable as error:
+            bot_logger().warning(
+                "sweep_incomplete",
+                extra={"outcome": "sweep_incomplete", **stats, "error_type": type(error.__cause__ or error).__name__},
+            )
+            raise
+        finally:
+            if not_swept:
+                bot_logger().warning(
+                    "sweep_items_not_deleted",
+                    extra={"outcome": "sweep_items_not_deleted", "count": len(not_swept), "blobs": not_swept[:50]},
+                )
+        return stats["deleted"]
 
     async def check_ready(self) -> None:
         """Really ask the service (container properties), within the time bound."""

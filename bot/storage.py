@@ -193,7 +193,9 @@ class ExpiringStorage(Storage):
             return 0
         try:
             return await delete_expired(self._clock())
-        except StorageUnavailable:
+        except StorageUnavailable as error:
+            # Not silent: a sweep that cannot run means expired state waits to be read to go.
+            bot_logger().warning("sweep_failed", extra={"outcome": "sweep_failed", "error_type": type(error.__cause__ or error).__name__})
             return 0
 
     def purge_expired(self) -> int:
