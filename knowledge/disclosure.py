@@ -23,6 +23,7 @@ from rapidfuzz.distance import OSA
 
 from knowledge.models import Review, Source, Strict, load_yaml_model
 from knowledge.models import REFERENCE_CITATION, REFERENCE_CITATION_FORMS
+from knowledge.yamlio import safe_load
 
 CONTENT_DIR = Path(__file__).parent / "content"
 FLOW_FILE = "disclosure.yaml"
@@ -397,7 +398,7 @@ def _validate_graph(content: FlowFile, section_ids: set[str]) -> list[str]:
 def _section_titles(content_dir: Path) -> dict[str, str]:
     path = content_dir / "briefing_sections.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
         return {section["id"]: section["title"] for section in data["sections"]}
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise FlowContentError(f"{path}: cannot read briefing sections: {error}") from error

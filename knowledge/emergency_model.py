@@ -35,6 +35,7 @@ from pydantic import Field
 
 from knowledge.classifier import ClassifierSettings, IntentClassifier, trained_classifier
 from knowledge.models import Review, Strict
+from knowledge.yamlio import safe_load
 
 CONTENT_DIR = Path(__file__).parent / "content"
 EXAMPLES_FILE = "emergency_examples.yaml"
@@ -76,7 +77,7 @@ class EmergencyExamplesFile(Strict):
 
 def load_examples(content_dir: Path | None = None) -> EmergencyExamplesFile:
     path = (content_dir or CONTENT_DIR) / EXAMPLES_FILE
-    return EmergencyExamplesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return EmergencyExamplesFile.model_validate(safe_load(path.read_text(encoding="utf-8")))
 
 
 def faq_messages(content_dir: Path | None = None) -> list[str]:
@@ -86,7 +87,7 @@ def faq_messages(content_dir: Path | None = None) -> list[str]:
     texts: list[str] = []
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             continue
         for key in ("in_scope", "out_of_scope"):

@@ -17,6 +17,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from knowledge.models import Review, Source, Strict
+from knowledge.yamlio import safe_load
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
@@ -208,7 +209,7 @@ def _read_yaml(path: Path) -> object:
     except FileNotFoundError:
         raise ContentError(f"{path}: file not found") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         raise ContentError(f"{path}: not valid YAML: {exc}") from None
     if data is None:

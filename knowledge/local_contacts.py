@@ -21,6 +21,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from knowledge.models import Strict
+from knowledge.yamlio import safe_load
 
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -204,7 +205,7 @@ def load_local_contacts(path: str | Path) -> LocalContacts:
     except (OSError, UnicodeDecodeError) as exc:
         raise LocalContactsError(f"{file}: cannot read local contacts file ({type(exc).__name__})") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""

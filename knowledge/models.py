@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
+
+from knowledge.yamlio import safe_load
 from pydantic import BaseModel, ConfigDict, HttpUrl, ValidationError, model_validator
 
 
@@ -65,7 +67,7 @@ def load_yaml_model(path: Path, model: type[Model], error: type[Exception]) -> M
     """Read one content file and validate it; on any problem raise ``error`` with a message that
     names the file and each field at fault (``routes.3.phone: ...``)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: cannot read: file not found") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
