@@ -283,6 +283,8 @@ class SafeguardingBot(TeamsActivityHandler):
 
         intent = found.intent
         if intent == "disclosure":
+            if found.emergency:
+                replies.append(self._at_risk_routes())  # 999, the routes, then the guide
             await send_replies(context, replies)
             await self._start_disclosure(context, dialog_context)
             return
