@@ -52,6 +52,7 @@ UNKNOWN_KID_REFRESH_SECONDS = 5 * 60  # an unknown key id may mean keys rolled; 
 FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
 MAX_METADATA_BYTES = 1024 * 1024
+MAX_TOKEN_LIFETIME_SECONDS = 2 * 60 * 60  # a token may not be valid for longer than this from now
 
 
 class AuthenticationFailed(PermissionError):
@@ -240,9 +241,14 @@ class GuardedAuthentication(BotFrameworkAuthentication):
         except Exception as error:  # noqa: BLE001 - every SDK failure here means "not authenticated"
             bot_logger().info("auth_failed", extra={"outcome": "unauthorized", **safe_error_fields(error)})
             raise AuthenticationFailed("invalid_token") from None
-        if auth_header is not None and not isinstance(result.claims_identity.claims.get("exp"), (int, float)):
+        expires = result.claims_identity.claims.get("exp") if auth_header is not None else None
+        if auth_header is not None and not isinstance(expires, (int, float)):
             # PyJWT checks "exp" only when present: a token without one would be valid for ever.
             raise AuthenticationFailed("token_without_expiry")
+        if expires is not None and expires - time.time() > MAX_TOKEN_LIFETIME_SECONDS:
+            # Channel tokens live about an hour; one valid for days is not one the channel issued.
+            bot_logger().info("auth_failed", extra={"outcome": "unauthorized", "reason": "token_lifetime_too_long"})
+            raise AuthenticationFailed("token_lifetime_too_long")
         return result
 
     async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> AuthenticateRequestResult:

@@ -17,13 +17,15 @@ The stock stores have three behaviours a safeguarding bot cannot inherit:
   :class:`StorageConflict` instead of dropping an update. (The turn that lost is run again on
   fresh state by ``bot.storage.OneTurnAtATime`` when it can be.)
 
-The item format is BlobStorage's own (jsonpickle, one blob per key), so state written by the plain
-store is read here and the other way round.
+Items are stored as plain JSON (one blob per key; ``to_plain_state``), not the stock store's
+jsonpickle, so reading never builds an object a blob names; state the stock store wrote is still
+read, its DialogState and DialogInstance entries only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, Awaitable, Callable, Dict, List, TypeVar
 
 import aiohttp
@@ -97,6 +99,62 @@ def blob_name(key: str) -> str:
                    ("%EF%BF%BE" if c == "\ufffe" else "%EF%BF%BF" if c == "\uffff" else c) for c in key)
 
 
+STATE_TYPE_KEY = "$state"
+
+
+class StateFormatError(ValueError):
+    """A stored item is not plain JSON state (see ``to_plain_state``)."""
+
+
+def to_plain_state(value: object) -> object:
+    """A state item as plain JSON: dicts, lists, strings, numbers, booleans, null, and the two
+    objects botbuilder-dialogs keeps (DialogState, DialogInstance) as tagged dicts. The stock
+    store writes jsonpickle ("py/object": any importable class), so whoever can write the storage
+    account could make the bot build objects of their choosing when it reads (issue 16, item 10);
+    here reading builds only those two. Anything else refuses to be stored."""
+    from botbuilder.dialogs import DialogInstance, DialogState
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        if STATE_TYPE_KEY in value or any(isinstance(k, str) and k.startswith("py/") for k in value):
+            raise StateFormatError("reserved key in state")
+        if not all(isinstance(k, str) for k in value):
+            raise StateFormatError("state keys must be strings")
+        return {k: to_plain_state(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain_state(v) for v in value]
+    if isinstance(value, DialogState):
+        return {STATE_TYPE_KEY: "DialogState", "dialog_stack": to_plain_state(value.dialog_stack)}
+    if isinstance(value, DialogInstance):
+        return {STATE_TYPE_KEY: "DialogInstance", "id": value.id, "state": to_plain_state(value.state)}
+    raise StateFormatError(f"state cannot hold a {type(value).__name__}")
+
+
+def from_plain_state(value: object) -> object:
+    """The inverse of ``to_plain_state``; also reads the stock store's jsonpickle, but only its
+    DialogState, DialogInstance and tuple entries: any other "py/" entry is refused."""
+    from botbuilder.dialogs import DialogInstance, DialogState
+
+    if isinstance(value, list):
+        return [from_plain_state(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kind = value.get(STATE_TYPE_KEY)
+    legacy = value.get("py/object")
+    if kind == "DialogState" or legacy == "botbuilder.dialogs.dialog_state.DialogState":
+        stack = value.get("dialog_stack", value.get("_dialog_stack"))
+        return DialogState(from_plain_state(stack) if isinstance(stack, list) else [])
+    if kind == "DialogInstance" or legacy == "botbuilder.dialogs.dialog_instance.DialogInstance":
+        state = from_plain_state(value.get("state"))
+        return DialogInstance(id=value.get("id"), state=state if isinstance(state, dict) else {})
+    if set(value) == {"py/tuple"} and isinstance(value["py/tuple"], list):
+        return [from_plain_state(v) for v in value["py/tuple"]]
+    if kind is not None or any(k.startswith("py/") for k in value):
+        raise StateFormatError("stored state names a type the bot does not build")
+    return {k: from_plain_state(v) for k, v in value.items()}
+
+
 def _float(value: object) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -133,6 +191,25 @@ class CheckedBlobStorage(BlobStorage):
         self._container: ContainerClient = service.get_container_client(settings.container_name)
         self._container_exists = False
 
+    def _store_item_to_str(self, item: object) -> str:
+        """Plain JSON (``to_plain_state``), never jsonpickle; the e_tag is the blob's, not content."""
+        plain = to_plain_state({k: v for k, v in item.items() if k != "e_tag"} if isinstance(item, dict) else item)
+        return json.dumps(plain, separators=(",", ":"))
+
+    async def _read_item(self, downloader) -> object:
+        text = await downloader.content_as_text()
+        e_tag = downloader.properties.etag.replace('"', "")
+        try:
+            item = from_plain_state(json.loads(text))
+        except (ValueError, RecursionError) as error:
+            # Not ours, or tampered with: build nothing from it. The conversation starts afresh
+            # and its next save replaces the blob (the e_tag is kept for that).
+            bot_logger().warning("state_refused", extra={"outcome": "state_refused", "error_type": type(error).__name__})
+            return {"e_tag": e_tag}
+        if isinstance(item, dict):
+            item["e_tag"] = e_tag
+        return item
+
     async def _ensure_container(self) -> None:
         if self._container_exists:
             return
@@ -151,7 +228,7 @@ class CheckedBlobStorage(BlobStorage):
             blob = self._container.get_blob_client(blob_name(key))
             try:
                 downloader = await bounded(blob.download_blob(), self.timeout_seconds)
-                items[key] = await bounded(self._blob_to_store_item(downloader), self.timeout_seconds)
+                items[key] = await bounded(self._read_item(downloader), self.timeout_seconds)
             except ResourceNotFoundError:
                 continue
         return items

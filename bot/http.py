@@ -17,6 +17,7 @@ request gets a clear 4xx with a JSON body, and nothing ever returns a traceback:
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from http import HTTPStatus
@@ -319,7 +320,17 @@ def invoke_json(invoke_response) -> web.Response:
 
 
 async def feedback(request: web.Request) -> web.Response:
-    """Helpful / not-helpful clicks per FAQ entry id since start-up (ids and counts only)."""
+    """Helpful / not-helpful clicks per FAQ entry id since start-up (ids and counts only).
+
+    Anonymous local mode: open (loopback only). With credentials it needs
+    ``Authorization: Bearer $BOT_FEEDBACK_TOKEN``, and without that setting it is not served."""
+    settings = request.app[SETTINGS]
+    if not settings.anonymous:
+        if not settings.feedback_token:
+            return error_response(HTTPStatus.NOT_FOUND, "Not Found")
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, f"Bearer {settings.feedback_token}".encode()):
+            return error_response(HTTPStatus.UNAUTHORIZED, "unauthorized")
     counter = request.app[BOT].feedback
     ids = sorted(set(counter.helpful) | set(counter.not_helpful))
     return web.json_response(

@@ -159,6 +159,8 @@ class Settings:
 
     log_level: str = "INFO"
     log_salt: str = field(default="", repr=False)
+    # With credentials, GET /feedback needs "Authorization: Bearer <this>"; unset = not served.
+    feedback_token: str = field(default="", repr=False)
 
     @property
     def anonymous(self) -> bool:
@@ -210,6 +212,7 @@ class Settings:
             local_contacts_path=Path(local_contacts) if local_contacts else None,
             log_level=get("BOT_LOG_LEVEL", "INFO").upper(),
             log_salt=get("BOT_LOG_SALT"),
+            feedback_token=get("BOT_FEEDBACK_TOKEN"),
         )
         settings.validate()
         return settings
