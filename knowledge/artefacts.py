@@ -54,6 +54,17 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def files_key(*paths: Path) -> str:
+    """A hash of files' contents (folders: every file in them, recursively), for an artefact
+    whose inputs are cheaper to hash than to compute: what it is made from, not what it made."""
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
 def build_dirs() -> list[Path]:
     extra = [Path(p) for p in os.environ.get("BOT_ARTEFACT_DIRS", "").split(os.pathsep) if p.strip()]
     return [*extra, BUILD_DIR]

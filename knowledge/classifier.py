@@ -26,7 +26,7 @@ import os
 import tempfile
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -229,6 +229,31 @@ def trained_classifier(
         "classifier",
         key,
         build=lambda: IntentClassifier.train(texts, labels, s),
+        load=lambda path: IntentClassifier.load(path, s),
+        save=lambda classifier, path: classifier.save(path),
+        cache_dir=cache_dir,
+    )
+
+
+def classifier_made_from(
+    inputs: str,
+    training_set: Callable[[], tuple[Sequence[str], Sequence[str]]],
+    settings: ClassifierSettings | None = None,
+    cache_dir: Path | None = None,
+) -> IntentClassifier:
+    """As ``trained_classifier``, for a training set that is slow to compute: the model is keyed
+    by ``inputs`` (a hash of what the training set is made from, e.g. ``artefacts.files_key`` of
+    the content and the code that reads it), and ``training_set()`` runs only when it must train."""
+    s = settings or ClassifierSettings()
+
+    def build() -> IntentClassifier:
+        texts, labels = training_set()
+        return IntentClassifier.train(texts, labels, s)
+
+    return cached(
+        "classifier",
+        content_key("inputs", inputs, asdict(s), sklearn.__version__, MODEL_FORMAT),
+        build=build,
         load=lambda path: IntentClassifier.load(path, s),
         save=lambda classifier, path: classifier.save(path),
         cache_dir=cache_dir,

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import Field
 
-from knowledge.classifier import ClassifierSettings, IntentClassifier, trained_classifier
+from knowledge.artefacts import content_key, files_key
+from knowledge.classifier import ClassifierSettings, IntentClassifier, classifier_made_from, trained_classifier
 from knowledge.models import Review, Strict
 from knowledge.yamlio import safe_load
 
@@ -189,6 +190,17 @@ def train_emergency_model(
 ) -> EmergencyModel:
     """Train (or load from ``cache_dir`` the model trained on exactly this data before)."""
     s = settings or EmergencySettings()
-    texts, labels = training_set(rules_alarm, normalise, signals, content_dir, s, exclude)
-    classifier = trained_classifier(texts, labels, s.classifier, cache_dir)
+    if exclude:  # cross-validation: keyed by the training set itself
+        texts, labels = training_set(rules_alarm, normalise, signals, content_dir, s, exclude)
+        classifier = trained_classifier(texts, labels, s.classifier, cache_dir)
+    else:
+        # the shipped model: keyed by what its training set is made from (the content and the
+        # code that reads it), so a start that finds it built skips computing the set (seconds)
+        inputs = files_key(content_dir or CONTENT_DIR, *sorted(Path(__file__).parent.glob("*.py")))
+        classifier = classifier_made_from(
+            content_key(inputs, asdict(s)),
+            lambda: training_set(rules_alarm, normalise, signals, content_dir, s),
+            s.classifier,
+            cache_dir,
+        )
     return EmergencyModel(classifier, normalise, signals, s)

@@ -103,3 +103,30 @@ def test_the_build_command_builds_what_start_up_loads_and_drops_what_it_no_longe
     names = sorted(os.listdir(out))
     today = content_key("today's content")
     assert names == [f"probe-{today}.npz"], "built into the build folder; the old model gone"
+
+
+def test_a_slow_training_set_is_computed_only_when_the_model_must_be_trained(tmp_path: Path, build_folder: Path) -> None:
+    """The emergency model's training set takes seconds to compute; keyed by its inputs, a start
+    that finds the model built never computes it."""
+    from knowledge.artefacts import files_key
+    from knowledge.classifier import ClassifierSettings, classifier_made_from
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "examples.yaml").write_text("- ceop report\n", encoding="utf-8")
+    computed: list[int] = []
+
+    def training_set():
+        computed.append(1)
+        return ["ceop report online", "iwf remove image", "ceop child exploitation", "iwf take down"], [
+            "ceop", "iwf", "ceop", "iwf"
+        ]
+
+    small = ClassifierSettings(char_min_df=1, max_iter=200)
+    first = classifier_made_from(files_key(content), training_set, small, build_folder)
+    again = classifier_made_from(files_key(content), training_set, small, build_folder)
+    assert computed == [1]
+    assert again.probabilities("ceop report") == first.probabilities("ceop report")
+    (content / "examples.yaml").write_text("- ceop report\n- iwf\n", encoding="utf-8")
+    classifier_made_from(files_key(content), training_set, small, build_folder)
+    assert computed == [1, 1], "changed content trains afresh"
