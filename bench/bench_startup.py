@@ -3,8 +3,8 @@ build/artefacts are in place) to /readyz 200 and to the first answer, with an EM
 against the 10 s budget; and, with --train, the same when nothing was built (the classifier
 trained at start, as every start did before build/artefacts).
 
-``python -m bench.bench_startup [--runs 3] [--train]``. Loopback only; prints a table, and exits
-1 if the median time to the first answer is over the budget.
+``python -m bench.bench_startup [--runs 3] [--train]``. Loopback only; prints a table and the
+verdict against the budget (like every bench, no pass/fail exit: ``make bench`` runs them all).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> int:
         print(f"{'nothing built (trains)':<28}{r:>20.2f}{a:>22.2f}")
     verdict = "within" if answered <= BUDGET_S else "OVER"
     print(f"budget {BUDGET_S:.0f} s to the first answer: {verdict} ({answered:.2f} s)")
-    return 0 if answered <= BUDGET_S else 1
+    return 0
 
 
 if __name__ == "__main__":
