@@ -88,3 +88,12 @@ async def test_goodbyes_and_are_you_a_person_get_short_friendly_replies(client, 
     texts = reply_texts(await send(client, activity(text)))
     assert texts[0].startswith(starts), texts
     assert "I don't know that one" not in " ".join(texts)
+
+
+async def test_worried_about_a_colleague_leads_with_the_staff_route_not_an_anonymous_helpline(client):
+    texts = reply_texts(await send(client, activity("worried about a colleague")))
+    first = texts[0]
+    assert first.startswith("I'm worried about a member of staff"), first
+    assert "Tell the headteacher or principal straight away" in first
+    # the routes for the need follow the answer; the whistleblowing line is among them, as an extra
+    assert any("NSPCC Whistleblowing Advice Line" in t for t in texts[1:])
