@@ -100,7 +100,9 @@ def _at_sentence_start(raw: str, position: int) -> bool:
         if raw[i - 1] == "\n":
             return True
         i -= 1
-    return i == 0 or raw[i - 1] in _SENTENCE_ENDS
+    if i == 0:
+        return position == 0  # the very start of the text (not after leading spaces, as before)
+    return raw[i - 1] in _SENTENCE_ENDS
 
 
 # --------------------------------------------------------------------------------------------

@@ -434,5 +434,5 @@ def test_odd_input_is_nothing_and_never_raises(odd: object, rules: TriageRules) 
 
 def test_intents_are_from_the_documented_set(rules: TriageRules) -> None:
     samples = ["hi", "thanks", "help", "topics", "contacts", "disclosure", "disclosure question", "cancel",
-               "start again", "back", "yes", "no", "not sure", "what is ceop"]  # fmt: skip
+               "start again", "back", "yes", "no", "not sure", "what is ceop", "bye", "are you a real person"]  # fmt: skip
     assert {triage(s, rules).intent for s in samples} == set(INTENTS) | {None}
