@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from knowledge.triage import Triage, load_triage_rules, triage  # noqa: E402
+from knowledge.triage import Triage, load_triage, load_triage_rules, triage  # noqa: E402
+from tests.eval.legacy import triage_before_issue12 as legacy  # noqa: E402
 
 EVAL_FILE = ROOT / "tests" / "eval" / "triage.yaml"
 QUESTIONS_FILE = ROOT / "tests" / "eval" / "questions.yaml"
@@ -84,6 +85,7 @@ def main() -> None:
     if faq_messages:
         _time("FAQ eval questions", faq_messages, rules)
     _time("long messages (1-4 KB)", long_messages, rules)
+    per_kb(rules)
 
     if not data:
         return
@@ -103,6 +105,38 @@ def main() -> None:
             print(f"    missed: {text}")
         for text in wrong:
             print(f"    fired:  {text}")
+
+
+def adversarial(size: int) -> str:
+    """What used to be quadratic (capitalised words before every name check) and what costs most
+    now (harm and immediacy words everywhere, long words for the typo repair)."""
+    chunk = "Ruby Said The Man Hurt Her Now At School Tonight threatening disclosure . "
+    return (chunk * (size // len(chunk) + 1))[:size]
+
+
+def _cpu_ms(function, text: str, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        function(text)
+        best = min(best, time.process_time() - start)
+    return best * 1e3
+
+
+def per_kb(rules) -> None:
+    """Issue 12: triage CPU per KB, 1 KB to 30 KB, should be flat (linear); the rules as they were
+    before issue 12 beside them (quadratic: about 4 s at 30 KB)."""
+    both = load_triage()
+    old = legacy.load_triage_rules(ROOT / "tests" / "eval" / "legacy" / "triage_before_issue12.yaml")
+    print("\ntriage CPU per KB on an adversarial message (best of 3; ms per KB)")
+    print(f"{'size':>6} {'rules':>10} {'rules + 2nd layer':>18} {'old rules':>10}")
+    for kb in (1, 2, 5, 10, 20, 30):
+        text = adversarial(kb * 1000)
+        new = _cpu_ms(lambda t: triage(t, rules), text, 3) / kb
+        with_model = _cpu_ms(lambda t: triage(t, both), text, 3) / kb
+        before = _cpu_ms(lambda t: legacy.triage(t, old), text, 1) / kb if kb <= 10 or "--old" in sys.argv else float("nan")
+        print(f"{kb:4} KB {new:10.1f} {with_model:18.1f} {before:10.1f}")
+    print("(old rules at 20-30 KB only with --old: seconds each)")
 
 
 if __name__ == "__main__":

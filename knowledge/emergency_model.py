@@ -124,10 +124,14 @@ class EmergencyModel:
         if not isinstance(text, str):
             return 0.0
         normal = self._normalise(text)
+        return self.probability_of(normal, self._signals(normal))
+
+    def probability_of(self, normal: str, read: "Reader") -> float:
+        """``probability`` for a text already normalised and read by the rules (triage has done
+        both; the rules' patterns then run once per message, for both layers and all windows)."""
         words = normal.split()
         if not words:
             return 0.0
-        read = self._signals(normal)  # the rules' patterns run once, for all the windows
         size = self.settings.window_words
         # windows overlap by half, except in a long message (more than ten windows' worth), where
         # they tile it: the work stays about one classifier reading per word
@@ -142,6 +146,9 @@ class EmergencyModel:
 
     def alarm(self, text: str) -> bool:
         return self.probability(text) >= self.settings.threshold
+
+    def alarm_of(self, normal: str, read: "Reader") -> bool:
+        return self.probability_of(normal, read) >= self.settings.threshold
 
 
 #: the rules' reading of words lo..hi-1 of a message, as marker words (knowledge.triage.signal_reader)

@@ -745,14 +745,15 @@ def triage(text: str, rules: TriageRules) -> Triage:
         variants.append(_correct_typos(normalise_text(raw, rules.words, collapse_to=1), rules.typos))
 
     by: list[str] = []
-    readings = [_signals(v, rules.emergency).reading() for v in variants if v]
+    signals = [_signals(v, rules.emergency) for v in variants if v]
+    readings = [s.reading() for s in signals]
     if any(r.alarm for r in readings):
         by.append("rules")
     # The second layer raises the alarm too, except on a general question the rules see no strong
     # sign of danger in ("is sextortion an emergency?", "what counts as immediate danger"): those
     # get a real answer (a strong sign, "he is hurting her right now, what do I do", never waits).
     asked = bool(readings) and all(r.question and not (r.strong or r.now_strong) for r in readings)
-    if rules.model is not None and not asked and rules.model.alarm(raw):
+    if rules.model is not None and not asked and signals and rules.model.alarm_of(normal, _reader(normal, signals[0])):
         by.append("model")
     return Triage(
         emergency=bool(by),
@@ -972,7 +973,10 @@ def signal_reader(normal: str, rules: TriageRules) -> Callable[[int, int], list[
     wording the rules lack. The patterns run once, however many windows are read."""
     if not normal:
         return lambda lo, hi: []
-    signals = _signals(normal, rules.emergency)
+    return _reader(normal, _signals(normal, rules.emergency))
+
+
+def _reader(normal: str, signals: _Signals) -> Callable[[int, int], list[str]]:
     asks = _QUESTION_START.match(normal) is not None
 
     def read(lo: int, hi: int) -> list[str]:
