@@ -304,7 +304,7 @@ class SafeguardingBot(TeamsActivityHandler):
             "topics": lambda: faq_cards.topics_reply(self.knowledge.faq),
             **dict.fromkeys(("help", "cancel", "restart", "back"), self._help),
             "referrals": lambda: self._referral_reply_for(
-                self.knowledge.directory.interpret(text) or ReferralQuery(wants_all=True), self.clock()
+                self.knowledge.directory.interpret(text, self.clock()) or ReferralQuery(wants_all=True), self.clock()
             ),
         }
         if intent in small_talk:
@@ -340,7 +340,7 @@ class SafeguardingBot(TeamsActivityHandler):
     ) -> tuple[list[Reply], str, str | None]:
         """(replies, outcome code, answered FAQ entry id or None)."""
         now = self.clock()
-        query = self.knowledge.directory.interpret(text)
+        query = self.knowledge.directory.interpret(text, self.clock())
         if query is not None and (query.route_ids or query.wants_all):
             return [self._referral_reply_for(query, now)], "referral_lookup", None
 
@@ -376,15 +376,19 @@ class SafeguardingBot(TeamsActivityHandler):
     def _referral_reply_for(self, query: ReferralQuery, now: datetime) -> Reply:
         directory = self.knowledge.directory
         if query.need_id:
-            return referral_cards.routes_reply(directory.routes_for(query.need_id, now), title=directory.need(query.need_id).title)
+            return referral_cards.routes_reply(
+                directory.routes_for(query.need_id, now), title=directory.need(query.need_id).title, answered_for=label
+            )
         if len(query.route_ids) == 1:
-            return referral_cards.route_reply(directory.advice_for(query.route_ids[0], now))
-        return referral_cards.routes_reply(directory.all_routes(now), title="Who to contact")
+            return referral_cards.route_reply(directory.advice_for(query.route_ids[0], now), answered_for=label)
+        return referral_cards.routes_reply(directory.all_routes(now), title="Who to contact", answered_for=label)
 
     def _posh_lines(self) -> list[str]:
         return referral_cards.contact_lines(self.knowledge.directory.route("posh"))
 
     def faq_answer(self, entry_id: str) -> Reply:
+        now = query.at or now  # "who do I ring at 2am": the routes for 2am
+        label = query.at_label
         entry = self.knowledge.faq.by_id()[entry_id]
         lines: list[str] = []
         for service_id in entry.services or ():

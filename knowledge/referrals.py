@@ -12,7 +12,7 @@ local time zone.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from knowledge.local_contacts import (
     Weekday,
 )
 from knowledge.models import Review, Source, Strict, load_yaml_model
+from knowledge.when import time_asked
 
 CONTENT_DIR = Path(__file__).parent / "content"
 REFERRALS_FILE = "referrals.yaml"
@@ -211,6 +212,9 @@ class ReferralQuery:
     need_id: str | None = None
     route_ids: tuple[str, ...] = ()
     wants_all: bool = False
+    #: the moment the message asked about ("at 2am", "on Christmas Day"), and how to say it back
+    at: dt.datetime | None = None
+    at_label: str | None = None
 
 
 # ---------------------------------------------------------------------------- text matching
@@ -527,7 +531,7 @@ class ReferralDirectory:
                 best = (need_id, trigger_words)
         return best
 
-    def interpret(self, text: str) -> ReferralQuery | None:
+    def interpret(self, text: str, now: dt.datetime | None = None) -> ReferralQuery | None:
         """Read a message as a directory lookup ("ceop", "out of hours who do i ring"), or None.
 
         Deliberately conservative, because a wrong lookup hides the advice someone asked for: a
@@ -537,6 +541,16 @@ class ReferralDirectory:
         the message is not a longer advice question ("should I report to the police if a pupil
         shares nudes" is for the FAQ, not a list of numbers).
         """
+        asked = time_asked(text, self._local_time(now), self._bank_holidays)
+        query = (self._interpret(asked.without(text)) if asked else None) or self._interpret(text)
+        if query is None or asked is None:
+            return query
+        if query.wants_all and not self.office_hours_now(asked.moment):
+            # "who do I ring at 2am": the routes for out of hours, at that time
+            query = ReferralQuery(need_id="out-of-hours")
+        return replace(query, at=asked.moment, at_label=asked.label)
+
+    def _interpret(self, text: str) -> ReferralQuery | None:
         words = [w for w in _fold(text) if w not in _STOPWORDS]
         if not words or len(words) > MAX_LOOKUP_WORDS:
             return None

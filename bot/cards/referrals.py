@@ -45,11 +45,13 @@ def _who(route: Route) -> str:
     return "Who can use it: " + "; ".join(_AUDIENCE_WORDS[a] for a in route.audience) + "."
 
 
-def _now_line(advice: RouteAdvice) -> dict:
+def _now_line(advice: RouteAdvice, then: bool = False) -> dict:
+    """Open or closed now, or at the time the question named (``then``)."""
+    when = "at that time" if then else "now"
     if advice.available_now is True:
-        return text_block("Available now.", color="Good", weight="Bolder")
+        return text_block(f"Available {when}.", color="Good", weight="Bolder")
     if advice.available_now is False:
-        return text_block("Closed now.", color="Attention", weight="Bolder")
+        return text_block(f"Closed {when}.", color="Attention", weight="Bolder")
     # Default text colour: Teams' yellow "Warning" colour is unreadable on a light theme.
     return text_block("Hours not confirmed: check before relying on them.")
 
@@ -103,7 +105,7 @@ def _checked(route: Route) -> list[dict]:
     return [text_block(checked_line(route), is_subtle=True, size="Small")]
 
 
-def _route_items(advice: RouteAdvice) -> list[dict]:
+def _route_items(advice: RouteAdvice, then: bool = False) -> list[dict]:
     route = advice.route
     items = [
         text_block(route.name, weight="Bolder"),
@@ -113,7 +115,7 @@ def _route_items(advice: RouteAdvice) -> list[dict]:
     if route.audience_note:
         items.append(text_block(route.audience_note, is_subtle=True))
     items.append(text_block(f"Hours: {advice.note}", is_subtle=True))
-    items.append(_now_line(advice))
+    items.append(_now_line(advice, then))
     items.extend(_warnings(route))
     items.extend(_checked(route))
     actions = _contact_actions(route)
@@ -122,12 +124,12 @@ def _route_items(advice: RouteAdvice) -> list[dict]:
     return items
 
 
-def _route_container(advice: RouteAdvice) -> dict:
+def _route_container(advice: RouteAdvice, then: bool = False) -> dict:
     return {
         "type": "Container",
         "separator": True,
         "spacing": "Medium",
-        "items": _route_items(advice),
+        "items": _route_items(advice, then),
     }
 
 
@@ -139,20 +141,25 @@ def _notice_blocks(route_list: RouteList) -> list[dict]:
     return blocks
 
 
-def routes_reply(route_list: RouteList, title: str) -> Reply:
+def _answered_for(label: str | None) -> list[dict]:
+    """The time the routes were chosen for, when the question named one ("at 2am")."""
+    return [text_block(f"For {label} (UK time).", weight="Bolder")] if label else []
+
+
+def routes_reply(route_list: RouteList, title: str, answered_for: str | None = None) -> Reply:
     """One card listing the routes in order, each with its hours now and contact buttons."""
-    body: list[dict] = [heading(title)]
+    body: list[dict] = [heading(title), *_answered_for(answered_for)]
     body.extend(_notice_blocks(route_list))
-    body.extend(_route_container(item) for item in route_list.items)
+    body.extend(_route_container(item, then=answered_for is not None) for item in route_list.items)
     if route_list.need_id is not None:
         body.append(action_set([submit_action("All routes", {"action": "referrals"})]))
     return Reply.from_card(adaptive_card(body))
 
 
-def route_reply(route_advice: RouteAdvice) -> Reply:
+def route_reply(route_advice: RouteAdvice, answered_for: str | None = None) -> Reply:
     """One route on its own card: what it is for, who may use it, hours now, buttons."""
-    body = [heading(route_advice.route.name)]
-    items = _route_items(route_advice)[1:]  # the heading already names it
+    body = [heading(route_advice.route.name), *_answered_for(answered_for)]
+    items = _route_items(route_advice, then=answered_for is not None)[1:]  # the heading already names it
     body.extend(items)
     return Reply.from_card(adaptive_card(body))
 

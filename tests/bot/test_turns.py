@@ -252,3 +252,14 @@ async def test_a_caller_chosen_channel_id_never_reaches_the_logs(client, caplog)
     logged = [str(record.__dict__) for record in caplog.records]
     assert any("'channel': 'other'" in line for line in logged)
     assert not any("ZQXCHANNELCANARY" in line for line in logged)
+
+
+async def test_who_do_i_ring_at_2am_asked_in_office_hours_answers_for_2am(client):
+    """Issue 15: the time in the question sets the routes (asked at 10:30 on a Wednesday)."""
+    payload = await send(client, activity("who do I ring at 2am"))
+    text = reply_texts(payload)[0]
+    assert text.startswith("Out of hours\nFor 2am on Thursday 26 November (UK time).")
+    assert text.index("999") < text.index("NSPCC Helpline")
+    nspcc = text[text.index("NSPCC Helpline"):]
+    assert "Closed at that time." in nspcc.split("Details checked")[0]
+    assert "Available at that time." in text[: text.index("NSPCC Helpline")]  # 999
