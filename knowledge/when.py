@@ -9,9 +9,11 @@ the few ways people name that moment in a lookup and turns them into a UK time:
 - a bank holiday by name ("on Christmas Day", "Boxing Day", "Good Friday") or in general ("on a
   bank holiday"), from the ``holidays`` library's calendar for the organisation's nation.
 
-A general date parser (``dateparser``) was considered: it knows neither "tonight", "at the
-weekend" nor UK bank holidays by name, and searching free text for dates misreads ordinary words,
-so the phrases are listed here and the calendar comes from ``holidays``. Plain Python; nothing
+A general date parser was tried first (``dateparser`` 1.x, on 2 December 2026): it reads "at 2am",
+"tonight" and "on Saturday", but returns nothing for "at the weekend", "Christmas Day" or "bank
+holiday", and its free-text search reads the verb "may" in "may I ask who to ring on Saturday" as
+1 May. So the phrases are listed here (a short, tested list) and the calendar, names included,
+comes from ``holidays``, already a dependency. Plain Python; nothing
 here knows about the Bot Framework.
 """
 
