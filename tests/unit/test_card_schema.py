@@ -51,8 +51,12 @@ def submit_data(card: dict) -> list[dict]:
     return [action["data"] for action in submit_actions(card)]
 
 
+UNSURE_999 = "If a child is in immediate danger, call 999 now."
+
+
 def heading_of(card: dict) -> str:
-    body = card.get("body") or [{}]
+    """The card's first text, after the 999 line an unsure reply starts with (issue 12)."""
+    body = [b for b in card.get("body") or [] if b.get("text") != UNSURE_999] or [{}]
     return body[0].get("text", "") if body[0].get("type") == "TextBlock" else ""
 
 
