@@ -343,18 +343,18 @@ class SafeguardingBot(TeamsActivityHandler):
         query = self.knowledge.directory.interpret(text, self.clock())
         if query is not None and (query.route_ids or query.wants_all):
             return [self._referral_reply_for(query, now)], "referral_lookup", None
+        if query is not None:
+            # A need ("what counts as immediate danger?", "worried about a colleague"): a question
+            # the FAQ answers with confidence gets that answer first, then the routes for the need
+            # (not repeated when the emergency reply already lists a child at risk now's routes).
+            asked = self.knowledge.matcher.match(text)
+            routes = [] if emergency and query.need_id == "child-at-risk-now" else [self._referral_reply_for(query, now)]
+            if asked.outcome == "answer" and asked.best is not None:
+                return [self.faq_answer(asked.best.entry_id), *routes], "faq_answer", asked.best.entry_id
+            if routes:
+                return routes, "referral_lookup", None
 
         result = self.knowledge.matcher.match(text)
-        if wrong_terms and result.outcome != "answer":
-            # "found child porn on a laptop": ask again in the right words, for the practical
-            # help asked for; the kind correction has already said what the words should be, so
-            # the entries about terminology are left out of this second reading
-            terminology = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
-            result = self.knowledge.matcher.match(
-                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology
-            )
-        outcome = f"faq_{result.outcome}"
-        if result.outcome == "answer" and result.best is not None:
         terminology_ids = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
         answered_terminology = result.outcome == "answer" and result.best is not None and result.best.entry_id in terminology_ids
         if wrong_terms and answered_terminology:
@@ -366,6 +366,16 @@ class SafeguardingBot(TeamsActivityHandler):
             )
             if practical.outcome == "answer" and practical.best is not None:
                 result = practical
+        if wrong_terms and result.outcome != "answer":
+            # "found child porn on a laptop": ask again in the right words, for the practical
+            # help asked for; the kind correction has already said what the words should be, so
+            # the entries about terminology are left out of this second reading
+            terminology = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
+            result = self.knowledge.matcher.match(
+                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology
+            )
+        outcome = f"faq_{result.outcome}"
+        if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id
         if emergency:
             return [], outcome, None  # the routes for a child at risk now come instead (_on_text)
@@ -375,6 +385,8 @@ class SafeguardingBot(TeamsActivityHandler):
 
     def _referral_reply_for(self, query: ReferralQuery, now: datetime) -> Reply:
         directory = self.knowledge.directory
+        now = query.at or now  # "who do I ring at 2am": the routes for 2am
+        label = query.at_label
         if query.need_id:
             return referral_cards.routes_reply(
                 directory.routes_for(query.need_id, now), title=directory.need(query.need_id).title, answered_for=label
@@ -387,8 +399,6 @@ class SafeguardingBot(TeamsActivityHandler):
         return referral_cards.contact_lines(self.knowledge.directory.route("posh"))
 
     def faq_answer(self, entry_id: str) -> Reply:
-        now = query.at or now  # "who do I ring at 2am": the routes for 2am
-        label = query.at_label
         entry = self.knowledge.faq.by_id()[entry_id]
         lines: list[str] = []
         for service_id in entry.services or ():
