@@ -182,7 +182,12 @@ def test_the_training_examples_are_not_in_the_eval_set() -> None:
     assert not trained & evaluated
 
 
-def test_a_cached_second_layer_decides_as_the_trained_one(tmp_path: Path, both: TriageRules) -> None:
+def test_a_cached_second_layer_decides_as_the_trained_one(
+    tmp_path: Path, both: TriageRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no prebuilt artefacts (make's build/artefacts would be used instead of the cache)
+    monkeypatch.setattr("knowledge.artefacts.BUILD_DIR", tmp_path / "no-build")
+    monkeypatch.delenv("BOT_ARTEFACT_DIRS", raising=False)
     cached = load_triage(cache_dir=tmp_path)
     again = load_triage(cache_dir=tmp_path)  # read from the cache this time
     assert list(tmp_path.glob("classifier-*.npz"))
