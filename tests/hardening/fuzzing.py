@@ -127,9 +127,53 @@ def make_case(rng: random.Random, service_url: str) -> Case:
         body = base_activity(rng, rng.choice(["http://169.254.169.254/", "file:///etc/passwd", "http://10.1.2.3:9/", "", "javascript:x"]))
         body.pop("deliveryMode", None)
         return Case(json.dumps(body).encode(), headers, "service_url")
+    if roll < 0.44:
+        body = plant_surrogate(rng, base_activity(rng, service_url))
+        encoded = json.dumps(body, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
+        return Case(encoded, headers, "surrogate")
+    if roll < 0.48:
+        body = base_activity(rng, service_url)
+        body["type"] = rng.choice(
+            ["T" * rng.randrange(1000, 70_000), bytes(rng.getrandbits(8) for _ in range(64)).decode("latin-1"),
+             "message\n{\"forged\": 1}", "\x00" * 100, "message\r\nX: y"]
+        )
+        return Case(json.dumps(body).encode(), headers, "oversized_type")
     body = mutate(rng, base_activity(rng, service_url))
     encoded = json.dumps(body, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
     return Case(encoded, headers, "activity")
+
+
+def string_paths(node: Any, path: tuple = ()) -> list[tuple]:
+    """Where the strings are in a JSON value (keys included, as a path ending in ("key", k))."""
+    found: list[tuple] = []
+    if isinstance(node, str):
+        found.append(path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            found.append((*path, ("key", key)))
+            found.extend(string_paths(value, (*path, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(string_paths(value, (*path, index)))
+    return found
+
+
+def plant_surrogate(rng: random.Random, body: dict) -> dict:
+    """A lone surrogate in one string of the activity, any string: a value or a key."""
+    path = rng.choice(string_paths(body))
+    lone = rng.choice(["\ud800", "\udfff", "\udc80"])
+    if path and isinstance(path[-1], tuple):
+        parent = body
+        for step in path[:-1]:
+            parent = parent[step]
+        key = path[-1][1]
+        parent[key + lone] = parent.pop(key)
+        return body
+    parent = body
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = parent[path[-1]] + lone
+    return body
 
 
 def cases(seed: int, count: int, service_url: str):
