@@ -183,7 +183,8 @@ async def test_storage_outage_mid_flow_gives_999_and_routes_then_resumes(
         own_azurite.stop() if outage == "stopped" else own_azurite.freeze()
         payload = await bot.post(activity("images or videos", conversation_id=conversation))
         texts = reply_texts(payload)
-        assert texts[0] == emergency
+        # the emergency card: its line, then its tap-to-call button
+        assert texts[0] == emergency + "\nCall 999"
         routes = next(text for text in texts if text.startswith(at_risk_title))
         assert "999" in routes
         assert steps_shown(payload, knowledge.flow) == []

@@ -53,7 +53,8 @@ async def test_outage_mid_flow_answers_999_and_routes_and_resumes_the_same_step(
     store.down = True
     payload = await send(client, activity("images or videos", conversation_id=conversation))
     texts = reply_texts(payload)
-    assert texts[0] == knowledge.messages.text("emergency")
+    # the emergency card: its line, then its tap-to-call button
+    assert texts[0] == knowledge.messages.text("emergency") + "\nCall 999"
     at_risk = next(need.title for need in knowledge.directory.needs() if need.id == "child-at-risk-now")
     assert any(text.startswith(at_risk) and "999" in text for text in texts)
     assert (await client.get("/readyz")).status == 503
@@ -86,7 +87,8 @@ async def test_a_turn_that_keeps_losing_write_races_says_so_instead_of_dropping_
 
     store.conflicts_to_raise = 100
     texts = reply_texts(await send(client, activity("next", conversation_id=conversation)))
-    assert texts[0] == knowledge.messages.text("emergency"), "999 first, as in an outage"
+    # the emergency card: its line, then its tap-to-call button
+    assert texts[0] == knowledge.messages.text("emergency") + "\nCall 999", "999 first, as in an outage"
     assert texts[-1] == knowledge.messages.text("storage_unavailable")
     store.conflicts_to_raise = 0
     payload = await send(client, activity("help", conversation_id=conversation))
@@ -127,7 +129,8 @@ async def test_with_normal_delivery_an_outage_sends_999_first_and_no_unsaved_ste
 
     store.fail_writes = True
     texts = await post_normal(client, channel, "next", conversation)
-    assert texts[0] == knowledge.messages.text("emergency")
+    # the emergency card: its line, then its tap-to-call button
+    assert texts[0] == knowledge.messages.text("emergency") + "\nCall 999"
     assert steps_shown({"activities": [{"type": "message", "text": t} for t in texts]}, knowledge.flow) == []
 
     store.fail_writes = False
