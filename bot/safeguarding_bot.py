@@ -340,40 +340,32 @@ class SafeguardingBot(TeamsActivityHandler):
     ) -> tuple[list[Reply], str, str | None]:
         """(replies, outcome code, answered FAQ entry id or None)."""
         now = self.clock()
-        query = self.knowledge.directory.interpret(text, self.clock())
+        query = self.knowledge.directory.interpret(text, now)
         if query is not None and (query.route_ids or query.wants_all):
             return [self._referral_reply_for(query, now)], "referral_lookup", None
+
+        result = self.knowledge.matcher.match(text)
+        terminology = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
+        answered = result.outcome == "answer" and result.best is not None
+        if wrong_terms and (not answered or result.best.entry_id in terminology):
+            # "found child porn on a colleague's laptop, what do I do": the wrong words pull the
+            # message to the terminology entries, or to nothing; read it again in the right words,
+            # without those entries (the kind correction has already said what the words should
+            # be), and keep a terminology answer only when that reading finds nothing better
+            practical = self.knowledge.matcher.match(
+                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology
+            )
+            if not answered or practical.outcome == "answer":
+                result = practical
         if query is not None:
             # A need ("what counts as immediate danger?", "worried about a colleague"): a question
             # the FAQ answers with confidence gets that answer first, then the routes for the need
             # (not repeated when the emergency reply already lists a child at risk now's routes).
-            asked = self.knowledge.matcher.match(text)
             routes = [] if emergency and query.need_id == "child-at-risk-now" else [self._referral_reply_for(query, now)]
-            if asked.outcome == "answer" and asked.best is not None:
-                return [self.faq_answer(asked.best.entry_id), *routes], "faq_answer", asked.best.entry_id
+            if result.outcome == "answer" and result.best is not None:
+                return [self.faq_answer(result.best.entry_id), *routes], "faq_answer", result.best.entry_id
             if routes:
                 return routes, "referral_lookup", None
-
-        result = self.knowledge.matcher.match(text)
-        terminology_ids = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
-        answered_terminology = result.outcome == "answer" and result.best is not None and result.best.entry_id in terminology_ids
-        if wrong_terms and answered_terminology:
-            # "found child porn on a colleague's laptop, what do I do": the wrong words pull the
-            # message to the terminology entries; read it again in the right words, and answer
-            # the practical question when that reading finds one (the kind correction comes first)
-            practical = self.knowledge.matcher.match(
-                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology_ids
-            )
-            if practical.outcome == "answer" and practical.best is not None:
-                result = practical
-        if wrong_terms and result.outcome != "answer":
-            # "found child porn on a laptop": ask again in the right words, for the practical
-            # help asked for; the kind correction has already said what the words should be, so
-            # the entries about terminology are left out of this second reading
-            terminology = frozenset(e.id for e in self.knowledge.faq.entries_in("terminology"))
-            result = self.knowledge.matcher.match(
-                with_right_terms(text, self.knowledge.triage_rules), excluding=terminology
-            )
         outcome = f"faq_{result.outcome}"
         if result.outcome == "answer" and result.best is not None:
             return [self.faq_answer(result.best.entry_id)], outcome, result.best.entry_id

@@ -541,6 +541,8 @@ class ReferralDirectory:
         the message is not a longer advice question ("should I report to the police if a pupil
         shares nudes" is for the FAQ, not a list of numbers).
         """
+        if len([w for w in _fold(text) if w not in _STOPWORDS]) > MAX_LOOKUP_WORDS:
+            return None  # a long message is a question or a story, never a lookup: no time reading
         asked = time_asked(text, self._local_time(now), self._bank_holidays)
         query = (self._interpret(asked.without(text)) if asked else None) or self._interpret(text)
         if query is None or asked is None:
